@@ -1,0 +1,1 @@
+//! Typed Pillarbox configuration (TOML): defaults, validation, errors naming file, line and key

@@ -1,0 +1,1 @@
+//! The one pipeline into local mailboxes and the outbound queue

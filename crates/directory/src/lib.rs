@@ -1,0 +1,1 @@
+//! Domains, accounts, aliases, credentials, SASL mechanisms and the per-account service policy

@@ -1,0 +1,1 @@
+//! Event and message logs, live sessions, statistics

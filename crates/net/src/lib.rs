@@ -1,0 +1,1 @@
+//! Listeners, TLS (server and client), connection limits, LAN ranges, shutdown

@@ -1,0 +1,1 @@
+//! Outbound queue, scheduler, routes, SMTP client, delivery status notifications

@@ -1,0 +1,1 @@
+//! Admin REST API, web console, client autoconfig
