@@ -1,0 +1,101 @@
+//! `[smtp]`, `[imap]` and `[pop3]`: per-protocol limits and policies.
+
+use serde::Deserialize;
+
+use crate::types::{ByteSize, Seconds};
+
+/// What SMTP does with a bare LF or bare CR inside message data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BareNewline {
+    /// Refuse the message with `554 5.6.0` (the default: no smuggling ambiguity at all).
+    #[default]
+    Reject,
+    /// Accept lines ending in a bare LF as if they ended in CRLF; the message still ends
+    /// only at `<CRLF>.<CRLF>`. A bare CR is always refused.
+    Normalize,
+}
+
+/// `[smtp]`: MX and submission.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Largest message accepted (advertised with SIZE, enforced while receiving).
+    pub max_message_size: ByteSize,
+    /// Recipients per message.
+    pub max_recipients: usize,
+    /// Bad commands in a session before `421` and close.
+    pub max_errors: u32,
+    /// Idle time allowed while waiting for a command or data (RFC 5321 §4.5.3.2).
+    pub timeout: Seconds,
+    /// Bare LF / bare CR handling in DATA.
+    pub bare_newline: BareNewline,
+    /// On submission, an authenticated user may only send as its own addresses and aliases.
+    pub submission_sender_must_match: bool,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        SmtpSection {
+            max_message_size: ByteSize(50 * 1024 * 1024),
+            max_recipients: 100,
+            max_errors: 10,
+            timeout: Seconds::mins(5),
+            bare_newline: BareNewline::Reject,
+            submission_sender_must_match: true,
+        }
+    }
+}
+
+/// `[imap]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapSection {
+    /// Largest message accepted by APPEND (advertised as APPENDLIMIT).
+    pub append_limit: ByteSize,
+    /// Longest command line, literals excluded.
+    pub max_line: ByteSize,
+    /// Inactivity before the server logs a client out (RFC 9051 requires ≥ 30 minutes).
+    pub idle_timeout: Seconds,
+    /// Bad commands in a session before `BYE`.
+    pub max_bad_commands: u32,
+}
+
+impl Default for ImapSection {
+    fn default() -> Self {
+        ImapSection {
+            append_limit: ByteSize(50 * 1024 * 1024),
+            max_line: ByteSize(64 * 1024),
+            idle_timeout: Seconds::mins(30),
+            max_bad_commands: 20,
+        }
+    }
+}
+
+/// `[pop3]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pop3Section {
+    /// Inactivity before the server closes the session (RFC 1939: at least 10 minutes).
+    pub idle_timeout: Seconds,
+    /// Bad commands in a session before the server closes it.
+    pub max_errors: u32,
+    /// Advertised LOGIN-DELAY (RFC 2449), if any; enforced between logins.
+    pub login_delay: Option<Seconds>,
+    /// Advertised EXPIRE policy in days (RFC 2449); absent means "NEVER".
+    pub expire_days: Option<u32>,
+    /// Offer APOP (off: it needs plaintext-equivalent passwords).
+    pub apop: bool,
+}
+
+impl Default for Pop3Section {
+    fn default() -> Self {
+        Pop3Section {
+            idle_timeout: Seconds::mins(10),
+            max_errors: 10,
+            login_delay: None,
+            expire_days: None,
+            apop: false,
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! One test per class of configuration error: each must name the file, the line and the key.
+
+use std::path::Path;
+
+use pillarbox_config::{Config, ConfigError};
+
+fn err(text: &str) -> ConfigError {
+    Config::parse(text, Path::new("/etc/pillarbox/pillarbox.toml")).expect_err("must be refused")
+}
+
+fn assert_names(e: &ConfigError, line: usize, key: &str, expect: &str) {
+    let shown = e.to_string();
+    assert_eq!(e.line(), Some(line), "{shown}");
+    assert_eq!(e.key(), Some(key), "{shown}");
+    assert!(shown.starts_with(&format!("/etc/pillarbox/pillarbox.toml:{line}: key `{key}`")), "{shown}");
+    assert!(shown.contains(expect), "{shown} should contain {expect:?}");
+}
+
+#[test]
+fn empty_file_is_the_default_configuration() {
+    let c = Config::parse("", Path::new("x.toml")).unwrap();
+    assert_eq!(c.listen.smtp[0].port(), 2525);
+    assert_eq!(c.listen.imaps[0].port(), 2993);
+    assert_eq!(c.smtp.max_recipients, 100);
+}
+
+#[test]
+fn unknown_key() {
+    let e = err("[server]\nhostname = \"mx.example.com\"\nhostnam = \"typo\"\n");
+    assert_names(&e, 3, "server.hostnam", "unknown key; expected one of");
+}
+
+#[test]
+fn unknown_section() {
+    let e = err("\n[smpt]\nmax_recipients = 5\n");
+    assert_names(&e, 2, "smpt", "unknown key");
+}
+
+#[test]
+fn wrong_type() {
+    let e = err("[smtp]\nmax_recipients = \"lots\"\n");
+    assert_names(&e, 2, "smtp.max_recipients", "invalid type");
+}
+
+#[test]
+fn bad_cidr() {
+    let e = err("[network]\nlan = [\"10.0.0.0/8\",\n  \"192.168.1.0/33\"]\n");
+    assert_names(&e, 2, "network.lan", "expected a CIDR such as 192.168.0.0/16");
+}
+
+#[test]
+fn bad_listen_address() {
+    let e = err("[listen]\nsmtp = [\"0.0.0.0\"]\n");
+    assert_names(&e, 2, "listen.smtp", "expected IP:PORT");
+}
+
+#[test]
+fn bad_duration() {
+    let e = err("[smtp]\ntimeout = \"five minutes\"\n");
+    assert_names(&e, 2, "smtp.timeout", "expected a duration such as");
+}
+
+#[test]
+fn bad_size() {
+    let e = err("[smtp]\nmax_message_size = \"10 parsecs\"\n");
+    assert_names(&e, 2, "smtp.max_message_size", "expected a number of bytes");
+}
+
+#[test]
+fn bad_enum_value() {
+    let e = err("[smtp]\nbare_newline = \"ignore\"\n");
+    assert_names(&e, 2, "smtp.bare_newline", "reject");
+}
+
+#[test]
+fn missing_certificate_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    std::fs::write(&key, "x").unwrap();
+    let text = format!(
+        "[server]\nhostname = \"mx.example.com\"\n\n[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"{}\"\n",
+        key.display()
+    );
+    let e = err(&text);
+    assert_names(&e, 5, "tls.certificate", "does not exist");
+}
+
+#[test]
+fn relative_certificate_resolves_against_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "x").unwrap();
+    std::fs::write(dir.path().join("key.pem"), "x").unwrap();
+    let file = dir.path().join("pillarbox.toml");
+    std::fs::write(&file, "[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\n").unwrap();
+    let c = Config::load(&file).unwrap();
+    assert_eq!(c.tls.certificate.unwrap(), dir.path().join("cert.pem"));
+}
+
+#[test]
+fn toml_syntax_error() {
+    let e = err("[server]\nhostname = \"unterminated\n");
+    assert_eq!(e.line(), Some(2), "{e}");
+    assert!(e.to_string().starts_with("/etc/pillarbox/pillarbox.toml:2:"), "{e}");
+}
+
+#[test]
+fn key_that_must_agree_with_another() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "x").unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "[tls]\nmin_version = \"1.2\"\ncertificate = \"cert.pem\"\n").unwrap();
+    let e = Config::load(&file).unwrap_err();
+    assert_eq!(e.line(), Some(3));
+    assert_eq!(e.key(), Some("tls.certificate"));
+    assert!(e.to_string().contains("needs tls.private_key"));
+}
+
+#[test]
+fn unreadable_file_names_the_file() {
+    let e = Config::load(Path::new("/nonexistent/pillarbox.toml")).unwrap_err();
+    assert!(e.to_string().starts_with("/nonexistent/pillarbox.toml: cannot read"), "{e}");
+}
