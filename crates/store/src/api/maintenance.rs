@@ -1,0 +1,79 @@
+//! Garbage collection of unreferenced blobs.
+
+use std::time::Duration;
+
+use crate::blob::{BlobHash, is_older};
+use crate::error::Result;
+use crate::sqlite;
+use crate::Store;
+
+/// What a garbage collection run removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// Blobs whose last reference went away.
+    pub unreferenced: usize,
+    /// Blob files without any row (a crash between rename and commit).
+    pub orphans: usize,
+    /// Temporary files of interrupted writes.
+    pub temporaries: usize,
+}
+
+impl Store {
+    /// Removes blobs unused for longer than `grace`, orphan blob files and stale
+    /// temporary files older than `grace`. Files younger than `grace` are kept: they may
+    /// belong to a write whose transaction has not committed yet.
+    pub async fn collect_garbage(&self, grace: Duration) -> Result<GcReport> {
+        let cutoff = sqlite::now() - grace.as_secs() as i64;
+        let mut report = GcReport::default();
+        loop {
+            let batch = self
+                .inner
+                .writer
+                .write(move |t| sqlite::blobs::take_unused(t, cutoff, 1000))
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for hash in &batch {
+                if self.inner.blobs.remove_if_older(hash, grace)? {
+                    report.unreferenced += 1;
+                }
+            }
+        }
+        let candidates: Vec<BlobHash> = self
+            .inner
+            .blobs
+            .list_files()?
+            .into_iter()
+            .filter(|(_, meta)| is_older(meta, grace))
+            .map(|(h, _)| h)
+            .collect();
+        let orphans: Vec<BlobHash> = self
+            .inner
+            .readers
+            .read(move |c| {
+                let mut orphans = Vec::new();
+                for h in candidates {
+                    if !sqlite::blobs::known(c, &h)? {
+                        orphans.push(h);
+                    }
+                }
+                Ok(orphans)
+            })
+            .await?;
+        for h in &orphans {
+            // Re-checked at removal: a write that just renamed over it has a fresh mtime.
+            if self.inner.blobs.remove_if_older(h, grace)? {
+                report.orphans += 1;
+            }
+        }
+        report.temporaries = self.inner.blobs.clean_tmp(grace)?;
+        Ok(report)
+    }
+
+    /// Reference count of a blob, or None when the store has no row for it.
+    pub async fn blob_refcount(&self, hash: &BlobHash) -> Result<Option<i64>> {
+        let h = hash.clone();
+        self.inner.readers.read(move |c| sqlite::blobs::refcount(c, &h)).await
+    }
+}

@@ -1,0 +1,13 @@
+//! The store's public operations, grouped by area. Each method picks the engine's
+//! implementation; today there is one engine, so each forwards to `sqlite`. Adding
+//! PostgreSQL means an `Engine` enum in `Store` and one `match` per method here, with
+//! the same conformance tests run against both.
+
+mod directory;
+mod mail;
+mod maintenance;
+mod queue;
+
+pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
+pub use maintenance::GcReport;
+pub use queue::{NewQueuedMessage, QueuedRecipient};

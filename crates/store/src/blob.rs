@@ -1,0 +1,342 @@
+//! Content-addressed blob files.
+//!
+//! A blob is named by the SHA-256 of its content and lives at `blobs/<h[0..2]>/<h>`. It is
+//! written to `blobs/tmp/`, fsync'd, renamed into place and its directory fsync'd, so a
+//! blob is either complete and durable at its name or absent. Reference counts live in
+//! the database (see `sqlite::blobs`); this module never touches SQL and never deletes a
+//! file that was written recently, which is what keeps garbage collection safe against a
+//! write in flight.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, StoreError};
+
+/// The hex SHA-256 naming a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobHash(String);
+
+impl BlobHash {
+    /// Wraps a hex digest read back from the database; refuses anything else.
+    pub fn parse(s: &str) -> Result<BlobHash> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            Ok(BlobHash(s.to_string()))
+        } else {
+            Err(StoreError::Corrupt(format!("not a blob hash: {s:?}")))
+        }
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A blob that is durable on disk but not yet referenced by any row. Hand it to a store
+/// operation, which references it in the same transaction as the rows that use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub hash: BlobHash,
+    pub size: u64,
+}
+
+/// Blobs kept in memory before a streaming write spills to a temporary file.
+const SPILL_AT: usize = 1024 * 1024;
+
+/// The blob directory.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the blob directory under `root`.
+    pub fn open(root: &Path) -> Result<BlobStore> {
+        fs::create_dir_all(root.join("tmp"))?;
+        for i in 0..=255u8 {
+            let d = root.join(format!("{i:02x}"));
+            if !d.is_dir() {
+                fs::create_dir(&d)?;
+            }
+        }
+        sync_dir(root)?;
+        Ok(BlobStore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Where the blob with `hash` lives.
+    pub fn path(&self, hash: &BlobHash) -> PathBuf {
+        self.root.join(&hash.0[..2]).join(&hash.0)
+    }
+
+    /// True when the blob file exists.
+    pub fn exists(&self, hash: &BlobHash) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// Writes `data` durably and returns its name. Blocking: call from a blocking thread.
+    pub fn put_blocking(&self, data: &[u8]) -> Result<StoredBlob> {
+        let mut w = self.writer();
+        w.buf.extend_from_slice(data);
+        w.hasher.update(data);
+        w.size = data.len() as u64;
+        w.finish_blocking()
+    }
+
+    /// Writes `data` durably from async code.
+    pub async fn put(&self, data: Vec<u8>) -> Result<StoredBlob> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.put_blocking(&data))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Starts a streaming write.
+    pub fn writer(&self) -> BlobWriter {
+        BlobWriter {
+            store: self.clone(),
+            buf: Vec::new(),
+            spill: None,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Reads a whole blob (blocking).
+    pub fn read_blocking(&self, hash: &BlobHash) -> Result<Vec<u8>> {
+        fs::read(self.path(hash)).map_err(|e| missing(e, hash))
+    }
+
+    /// Reads a whole blob.
+    pub async fn read(&self, hash: &BlobHash) -> Result<Vec<u8>> {
+        let path = self.path(hash);
+        let h = hash.clone();
+        tokio::task::spawn_blocking(move || fs::read(path).map_err(|e| missing(e, &h)))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Reads `len` octets from `offset` (fewer at the end of the blob).
+    pub fn read_range_blocking(&self, hash: &BlobHash, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut f = File::open(self.path(hash)).map_err(|e| missing(e, hash))?;
+        f.seek(SeekFrom::Start(offset))?;
+        let mut out = Vec::with_capacity(len.min(16 * 1024 * 1024));
+        f.take(len as u64).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// Deletes the blob file if it is older than `grace` (a recent file may belong to a
+    /// write in flight). Returns whether it was removed.
+    pub(crate) fn remove_if_older(&self, hash: &BlobHash, grace: Duration) -> Result<bool> {
+        let path = self.path(hash);
+        match fs::metadata(&path) {
+            Ok(m) if is_older(&m, grace) => {
+                fs::remove_file(&path)?;
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob file name, for the orphan sweep.
+    pub(crate) fn list_files(&self) -> Result<Vec<(BlobHash, fs::Metadata)>> {
+        let mut out = Vec::new();
+        for i in 0..=255u8 {
+            let dir = self.root.join(format!("{i:02x}"));
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if let (Some(name), Ok(meta)) = (name.to_str(), entry.metadata())
+                    && let Ok(hash) = BlobHash::parse(name)
+                {
+                    out.push((hash, meta));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes temporary files older than `grace`: the leftovers of writes that were
+    /// interrupted (process killed) before their rename.
+    pub fn clean_tmp(&self, grace: Duration) -> Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(self.root.join("tmp"))?.flatten() {
+            if let Ok(meta) = entry.metadata()
+                && is_older(&meta, grace)
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        let nonce: u64 = rand::random();
+        self.root.join("tmp").join(format!("{}-{nonce:016x}", std::process::id()))
+    }
+}
+
+pub(crate) fn is_older(meta: &fs::Metadata, grace: Duration) -> bool {
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .unwrap_or_default();
+    age >= grace
+}
+
+fn missing(e: io::Error, hash: &BlobHash) -> StoreError {
+    if e.kind() == io::ErrorKind::NotFound {
+        StoreError::Corrupt(format!("blob {hash} is missing"))
+    } else {
+        StoreError::Io(e)
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// A blob being written piece by piece (SMTP DATA, IMAP APPEND literals). Small blobs stay
+/// in memory; large ones spill to a temporary file. Nothing is visible until `finish`.
+pub struct BlobWriter {
+    store: BlobStore,
+    buf: Vec<u8>,
+    spill: Option<(File, PathBuf)>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl std::fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobWriter").field("size", &self.size).finish()
+    }
+}
+
+impl BlobWriter {
+    /// Octets written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The content so far when it is still held in memory.
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        self.spill.is_none().then_some(self.buf.as_slice())
+    }
+
+    /// Appends `data`. May write to disk (blocking) once the blob has grown large; from
+    /// async code prefer [`BlobWriter::write`].
+    pub fn write_blocking(&mut self, data: &[u8]) -> Result<()> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= SPILL_AT {
+            self.flush_spill()?;
+        }
+        Ok(())
+    }
+
+    /// Appends `data`; disk writes, when needed, happen on a blocking thread.
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= SPILL_AT {
+            let mut spill = self.spill.take();
+            let store = self.store.clone();
+            let buf = std::mem::take(&mut self.buf);
+            let spill = tokio::task::spawn_blocking(move || -> Result<(File, PathBuf)> {
+                let (mut f, p) = match spill.take() {
+                    Some(s) => s,
+                    None => {
+                        let p = store.tmp_path();
+                        (File::create(&p)?, p)
+                    }
+                };
+                f.write_all(&buf)?;
+                Ok((f, p))
+            })
+            .await
+            .map_err(|_| StoreError::Closed)??;
+            self.spill = Some(spill);
+        }
+        Ok(())
+    }
+
+    fn flush_spill(&mut self) -> Result<()> {
+        if self.spill.is_none() {
+            let p = self.store.tmp_path();
+            self.spill = Some((File::create(&p)?, p));
+        }
+        if let Some((f, _)) = self.spill.as_mut() {
+            f.write_all(&self.buf)?;
+        }
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Makes the blob durable under its hash: fsync, rename, directory fsync.
+    pub fn finish_blocking(mut self) -> Result<StoredBlob> {
+        let hash = BlobHash(hex::encode(self.hasher.clone().finalize()));
+        let (mut file, tmp) = match self.spill.take() {
+            Some(s) => s,
+            None => {
+                let p = self.store.tmp_path();
+                (File::create(&p)?, p)
+            }
+        };
+        let result = (|| -> Result<StoredBlob> {
+            file.write_all(&self.buf)?;
+            file.sync_all()?;
+            drop(file);
+            let dest = self.store.path(&hash);
+            fs::rename(&tmp, &dest)?;
+            if let Some(dir) = dest.parent() {
+                sync_dir(dir)?;
+            }
+            Ok(StoredBlob {
+                hash: hash.clone(),
+                size: self.size,
+            })
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Makes the blob durable from async code.
+    pub async fn finish(self) -> Result<StoredBlob> {
+        tokio::task::spawn_blocking(move || self.finish_blocking())
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Abandons the write, removing any temporary file.
+    pub fn discard(self) {
+        drop(self);
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some((f, p)) = self.spill.take() {
+            drop(f);
+            let _ = fs::remove_file(p);
+        }
+    }
+}

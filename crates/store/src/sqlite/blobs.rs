@@ -1,0 +1,56 @@
+//! SQL for blob reference counts. A blob row exists while something references the blob
+//! or until garbage collection removes it; `zero_since` marks when it became unused.
+
+use rusqlite::{Connection, params};
+
+use crate::blob::{BlobHash, StoredBlob};
+use crate::error::Result;
+
+/// Adds one reference to `blob`, creating its row if needed.
+pub(crate) fn incref(c: &Connection, blob: &StoredBlob) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO blobs (hash, size, refcount, zero_since) VALUES (?1, ?2, 1, NULL) \
+         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1, zero_since = NULL",
+    )?
+    .execute(params![blob.hash.as_str(), blob.size as i64])?;
+    Ok(())
+}
+
+/// Drops `n` references to `hash`.
+pub(crate) fn decref(c: &Connection, hash: &str, n: i64) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE blobs SET refcount = MAX(refcount - ?2, 0), \
+         zero_since = CASE WHEN refcount - ?2 <= 0 THEN ?3 ELSE NULL END WHERE hash = ?1",
+    )?
+    .execute(params![hash, n, super::now()])?;
+    Ok(())
+}
+
+/// Removes the rows of blobs unused since before `cutoff` and returns their hashes.
+pub(crate) fn take_unused(c: &Connection, cutoff: i64, limit: i64) -> Result<Vec<BlobHash>> {
+    let hashes: Vec<String> = c
+        .prepare_cached("SELECT hash FROM blobs WHERE refcount = 0 AND zero_since <= ?1 LIMIT ?2")?
+        .query_map(params![cutoff, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut del = c.prepare_cached("DELETE FROM blobs WHERE hash = ?1 AND refcount = 0")?;
+    let mut out = Vec::with_capacity(hashes.len());
+    for h in hashes {
+        del.execute([&h])?;
+        out.push(BlobHash::parse(&h)?);
+    }
+    Ok(out)
+}
+
+/// True when a row exists for `hash`.
+pub(crate) fn known(c: &Connection, hash: &BlobHash) -> Result<bool> {
+    Ok(c.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?
+        .query_row([hash.as_str()], |r| r.get(0))?)
+}
+
+/// Reference count of `hash` (None when no row).
+pub(crate) fn refcount(c: &Connection, hash: &BlobHash) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.prepare_cached("SELECT refcount FROM blobs WHERE hash = ?1")?
+        .query_row([hash.as_str()], |r| r.get(0))
+        .optional()?)
+}

@@ -1,0 +1,207 @@
+//! Versioned schema migrations. Each migration runs once, in order, inside a transaction
+//! that also records its version; running on an up-to-date database does nothing.
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StoreError};
+
+/// The migrations, in order. Never edit one that has shipped: add a new one.
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+const V1: &str = r#"
+-- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
+-- deletes so a recreated mailbox never reuses one).
+CREATE TABLE counters (
+    name        TEXT PRIMARY KEY,
+    value       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE domains (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE accounts (
+    id                  INTEGER PRIMARY KEY,
+    domain_id           INTEGER NOT NULL REFERENCES domains(id),
+    local_part          TEXT NOT NULL COLLATE NOCASE,
+    password_hash       TEXT NOT NULL,
+    display_name        TEXT,
+    quota_bytes         INTEGER NOT NULL DEFAULT 0,
+    used_bytes          INTEGER NOT NULL DEFAULT 0,
+    pop_enabled         INTEGER NOT NULL DEFAULT 1,
+    pop_lan_only        INTEGER NOT NULL DEFAULT 0,
+    imap_enabled        INTEGER NOT NULL DEFAULT 1,
+    imap_lan_only       INTEGER NOT NULL DEFAULT 0,
+    multipop_enabled    INTEGER NOT NULL DEFAULT 1,
+    connector_enabled   INTEGER NOT NULL DEFAULT 0,
+    smarthost_username  TEXT,
+    smarthost_password  TEXT,
+    disabled            INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL,
+    UNIQUE (domain_id, local_part)
+);
+
+-- local_part '*' is the domain's catch-all.
+CREATE TABLE aliases (
+    id          INTEGER PRIMARY KEY,
+    domain_id   INTEGER NOT NULL REFERENCES domains(id),
+    local_part  TEXT NOT NULL COLLATE NOCASE,
+    target      TEXT NOT NULL COLLATE NOCASE,
+    UNIQUE (domain_id, local_part, target)
+);
+
+CREATE TABLE mailboxes (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id),
+    name            TEXT NOT NULL,
+    uidvalidity     INTEGER NOT NULL,
+    uidnext         INTEGER NOT NULL DEFAULT 1,
+    highestmodseq   INTEGER NOT NULL DEFAULT 1,
+    special_use     TEXT,
+    subscribed      INTEGER NOT NULL DEFAULT 1,
+    first_recent_uid INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (account_id, name)
+);
+
+-- Content-addressed blobs: the file blobs/<hash[0..2]>/<hash>. refcount counts the
+-- messages and queue messages that use the blob; zero_since says since when it is unused.
+CREATE TABLE blobs (
+    hash        TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    refcount    INTEGER NOT NULL,
+    zero_since  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX blobs_unused ON blobs (zero_since) WHERE refcount = 0;
+
+-- A stored message, shared by every mailbox entry that shows it. `structure` is the
+-- parsed envelope and MIME structure, computed once at delivery.
+CREATE TABLE messages (
+    id          INTEGER PRIMARY KEY,
+    blob_hash   TEXT NOT NULL REFERENCES blobs(hash),
+    size        INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    structure   BLOB NOT NULL,
+    refcount    INTEGER NOT NULL
+);
+
+-- A message as seen in one mailbox.
+CREATE TABLE mailbox_entries (
+    mailbox_id      INTEGER NOT NULL REFERENCES mailboxes(id),
+    uid             INTEGER NOT NULL,
+    message_id      INTEGER NOT NULL REFERENCES messages(id),
+    flags           INTEGER NOT NULL DEFAULT 0,
+    keywords        TEXT NOT NULL DEFAULT '',
+    modseq          INTEGER NOT NULL,
+    internal_date   INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX entries_modseq ON mailbox_entries (mailbox_id, modseq);
+CREATE INDEX entries_message ON mailbox_entries (message_id);
+
+-- Expunged UIDs with the modseq of their expunge, for QRESYNC's VANISHED.
+CREATE TABLE expunged (
+    mailbox_id  INTEGER NOT NULL REFERENCES mailboxes(id),
+    uid         INTEGER NOT NULL,
+    modseq      INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+
+-- Changes made by processes other than the server (CLI, sendmail), which the server
+-- polls and announces; the server's own changes are announced directly.
+CREATE TABLE change_log (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id  INTEGER,
+    mailbox_id  INTEGER,
+    kind        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+-- The outbound queue: one row per message, one per recipient.
+CREATE TABLE queue_messages (
+    id          INTEGER PRIMARY KEY,
+    blob_hash   TEXT NOT NULL REFERENCES blobs(hash),
+    size        INTEGER NOT NULL,
+    sender      TEXT NOT NULL,
+    envid       TEXT,
+    ret         TEXT,
+    account_id  INTEGER,
+    source      TEXT NOT NULL DEFAULT '',
+    held        INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE queue_recipients (
+    id              INTEGER PRIMARY KEY,
+    queue_id        INTEGER NOT NULL REFERENCES queue_messages(id),
+    recipient       TEXT NOT NULL,
+    domain          TEXT NOT NULL COLLATE NOCASE,
+    orcpt           TEXT,
+    notify          TEXT,
+    status          TEXT NOT NULL DEFAULT 'queued',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt    INTEGER NOT NULL,
+    last_attempt    INTEGER,
+    last_error      TEXT,
+    lease_until     INTEGER,
+    finished_at     INTEGER
+);
+CREATE INDEX queue_due ON queue_recipients (next_attempt) WHERE status = 'queued';
+CREATE INDEX queue_by_message ON queue_recipients (queue_id);
+
+-- Collection (MultiPOP): remote accounts and what has been collected from them.
+CREATE TABLE collection_accounts (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL UNIQUE,
+    settings    TEXT NOT NULL,
+    last_run_at INTEGER,
+    last_result TEXT,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE collection_seen (
+    collection_id   INTEGER NOT NULL REFERENCES collection_accounts(id),
+    remote_key      TEXT NOT NULL,
+    collected_at    INTEGER NOT NULL,
+    PRIMARY KEY (collection_id, remote_key)
+) WITHOUT ROWID;
+"#;
+
+/// Brings the database to the newest schema version.
+pub(crate) fn run(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL
+        )",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = txn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        txn.execute_batch(sql)
+            .map_err(|e| StoreError::Corrupt(format!("migration {version} failed: {e}")))?;
+        txn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            rusqlite::params![version, super::now()],
+        )?;
+        txn.commit()?;
+        tracing::info!(version, "store: applied migration");
+    }
+    let newest: u32 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if newest > known {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {newest} is newer than this Pillarbox knows ({known}); upgrade Pillarbox"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The embedded engine: SQLite in WAL mode. One writer thread owns the only write
+//! connection and commits every job waiting in its queue as one transaction (group
+//! commit: one fsync for many callers); a pool of read connections serves readers, which
+//! WAL lets run while the writer commits.
+//!
+//! All SQL of the SQLite engine lives in this module tree and nowhere else.
+
+pub(crate) mod accounts;
+pub(crate) mod blobs;
+pub(crate) mod delivery;
+mod changes;
+pub(crate) mod domains;
+pub(crate) mod mailboxes;
+pub(crate) mod messages;
+mod migrations;
+pub(crate) mod queue;
+mod readers;
+mod writer;
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+pub(crate) use changes::{change_log_append, change_log_head, change_log_since};
+pub(crate) use readers::Readers;
+pub(crate) use writer::Writer;
+
+/// Opens a connection with the pragmas every Pillarbox connection uses.
+pub(crate) fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk when it returns; acknowledgements depend on it.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+/// Opens the database at `path`, runs pending migrations, and returns the writer and
+/// the reader pool.
+pub(crate) fn open(path: &Path, readers: usize) -> Result<(Writer, Readers)> {
+    let mut conn = connect(path)?;
+    migrations::run(&mut conn)?;
+    let writer = Writer::start(conn)?;
+    let readers = Readers::open(path, readers)?;
+    Ok((writer, readers))
+}
+
+/// Current time in seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

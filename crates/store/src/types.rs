@@ -1,0 +1,160 @@
+//! Records the store hands out and takes in. Plain data: no behaviour beyond accessors.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub i64);
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A local domain.
+    DomainId
+);
+id_type!(
+    /// A local account.
+    AccountId
+);
+id_type!(
+    /// A mailbox (folder) of an account.
+    MailboxId
+);
+id_type!(
+    /// A stored message (shared by every mailbox entry that shows it).
+    MessageId
+);
+id_type!(
+    /// A message in the outbound queue.
+    QueueId
+);
+
+/// A local domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Domain {
+    pub id: DomainId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// Which mail services an account may use (the seed's "Mail Services" screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceFlags {
+    /// POP3 access.
+    pub pop: bool,
+    /// POP3 only from LAN addresses.
+    pub pop_lan_only: bool,
+    /// IMAP access.
+    pub imap: bool,
+    /// IMAP only from LAN addresses.
+    pub imap_lan_only: bool,
+    /// Collection of mail from remote accounts (MultiPOP).
+    pub multipop: bool,
+    /// Groupware connector access (requires IMAP).
+    pub connector: bool,
+}
+
+impl Default for ServiceFlags {
+    fn default() -> Self {
+        ServiceFlags {
+            pop: true,
+            pop_lan_only: false,
+            imap: true,
+            imap_lan_only: false,
+            multipop: true,
+            connector: false,
+        }
+    }
+}
+
+/// A local account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub domain_id: DomainId,
+    pub local_part: String,
+    pub domain: String,
+    /// Stored password hash (PHC string or `{SCHEME}` prefixed).
+    #[serde(skip)]
+    pub password_hash: String,
+    pub display_name: Option<String>,
+    /// Quota in bytes; 0 means unlimited.
+    pub quota_bytes: u64,
+    /// Bytes used by the account's mailbox entries.
+    pub used_bytes: u64,
+    pub services: ServiceFlags,
+    /// Per-account smart host login, used when a route allows per-account auth.
+    pub smarthost_username: Option<String>,
+    #[serde(skip)]
+    pub smarthost_password: Option<String>,
+    /// A disabled account cannot log in or receive mail.
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl Account {
+    /// `local@domain`.
+    pub fn address(&self) -> String {
+        format!("{}@{}", self.local_part, self.domain)
+    }
+}
+
+/// Fields to set on an account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    pub password_hash: Option<String>,
+    pub display_name: Option<Option<String>>,
+    pub quota_bytes: Option<u64>,
+    pub services: Option<ServiceFlags>,
+    pub smarthost_username: Option<Option<String>>,
+    pub smarthost_password: Option<Option<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// An alias: mail for `local_part@domain` goes to `target`. A `local_part` of `*` is the
+/// domain's catch-all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    pub id: i64,
+    pub local_part: String,
+    pub domain: String,
+    pub target: String,
+}
+
+impl Alias {
+    /// The alias address (`*@domain` for a catch-all).
+    pub fn address(&self) -> String {
+        format!("{}@{}", self.local_part, self.domain)
+    }
+}
+
+/// A mailbox (folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mailbox {
+    pub id: MailboxId,
+    pub account_id: AccountId,
+    /// Full name, UTF-8, hierarchy separated by `/`. `INBOX` is always spelled so.
+    pub name: String,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highestmodseq: u64,
+    /// RFC 6154 special use such as `\Sent`, if any.
+    pub special_use: Option<String>,
+    pub subscribed: bool,
+}
+
+/// The special-use mailboxes every new account gets, after INBOX.
+pub const DEFAULT_MAILBOXES: &[(&str, &str)] = &[
+    ("Drafts", "\\Drafts"),
+    ("Sent", "\\Sent"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+];
