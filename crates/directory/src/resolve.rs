@@ -1,0 +1,115 @@
+//! Where mail for an address goes: local accounts (directly, through aliases, through
+//! the domain's catch-all, with `+tag` subaddresses), remote addresses an alias points
+//! to, or nowhere. Aliases may chain; loops and depth are bounded.
+
+use std::collections::HashSet;
+
+use pillarbox_store::{Account, StoreError};
+
+use crate::Directory;
+
+/// Alias chains deeper than this are cut.
+const MAX_DEPTH: usize = 8;
+
+/// The subaddress separator: `user+tag@domain` is delivered to `user@domain`.
+pub const SUBADDRESS_DELIMITER: char = '+';
+
+/// The outcome of resolving one recipient address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The domain is not local: this is relaying.
+    NotLocal,
+    /// The domain is local but nothing answers for this address.
+    Unknown,
+    /// Deliver to these local accounts and forward to these remote addresses.
+    Deliver { local: Vec<Account>, remote: Vec<String> },
+}
+
+impl Directory {
+    /// Resolves `address` (the part inside `<...>` of RCPT TO).
+    pub async fn resolve(&self, address: &str) -> Result<Resolution, StoreError> {
+        let Some((_, domain)) = address.rsplit_once('@') else {
+            return Ok(Resolution::Unknown);
+        };
+        if self.store.domain_get(domain).await?.is_none() {
+            return Ok(Resolution::NotLocal);
+        }
+        let mut local = Vec::new();
+        let mut remote = Vec::new();
+        let mut seen = HashSet::new();
+        self.expand(address, 0, &mut seen, &mut local, &mut remote).await?;
+        if local.is_empty() && remote.is_empty() {
+            return Ok(Resolution::Unknown);
+        }
+        Ok(Resolution::Deliver { local, remote })
+    }
+
+    /// Expands one address into accounts and remote addresses.
+    async fn expand(
+        &self,
+        address: &str,
+        depth: usize,
+        seen: &mut HashSet<String>,
+        local: &mut Vec<Account>,
+        remote: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        let key = address.to_ascii_lowercase();
+        if depth > MAX_DEPTH || !seen.insert(key) {
+            return Ok(());
+        }
+        let Some((lp, domain)) = address.rsplit_once('@') else {
+            return Ok(());
+        };
+        if self.store.domain_get(domain).await?.is_none() {
+            remote.push(address.to_string());
+            return Ok(());
+        }
+        // Candidates in order: the exact address, then without the +tag.
+        let mut candidates = vec![lp.to_string()];
+        if let Some((base, _)) = lp.split_once(SUBADDRESS_DELIMITER)
+            && !base.is_empty()
+        {
+            candidates.push(base.to_string());
+        }
+        for candidate in &candidates {
+            let full = format!("{candidate}@{domain}");
+            if let Some(account) = self.store.account_get(&full).await? {
+                if !account.disabled && !local.iter().any(|a: &Account| a.id == account.id) {
+                    local.push(account);
+                }
+                return Ok(());
+            }
+            let targets = self.store.alias_targets(candidate, domain).await?;
+            if !targets.is_empty() {
+                for t in targets {
+                    Box::pin(self.expand(&t, depth + 1, seen, local, remote)).await?;
+                }
+                return Ok(());
+            }
+        }
+        for t in self.store.alias_targets("*", domain).await? {
+            Box::pin(self.expand(&t, depth + 1, seen, local, remote)).await?;
+        }
+        Ok(())
+    }
+
+    /// True when `account` may use `address` as its envelope sender: its own address
+    /// (with or without a +tag), or an alias whose targets include it.
+    pub async fn may_send_as(&self, account: &Account, address: &str) -> Result<bool, StoreError> {
+        let own = account.address();
+        let Some((lp, domain)) = address.rsplit_once('@') else {
+            return Ok(false);
+        };
+        let base = lp.split_once(SUBADDRESS_DELIMITER).map(|(b, _)| b).unwrap_or(lp);
+        if format!("{base}@{domain}").eq_ignore_ascii_case(&own) {
+            return Ok(true);
+        }
+        for candidate in [lp, base] {
+            let targets = self.store.alias_targets(candidate, domain).await?;
+            if targets.iter().any(|t| t.eq_ignore_ascii_case(&own)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}

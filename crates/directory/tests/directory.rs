@@ -1,0 +1,183 @@
+//! The directory against a real store: authentication with every hash scheme, the
+//! failure limit per IP, policy at login, and address resolution.
+
+use std::net::IpAddr;
+
+use pillarbox_config::{AuthSection, IpRanges, Seconds};
+use pillarbox_directory::{AuthError, Credentials, Directory, PolicyDenial, Resolution, Service};
+use pillarbox_store::{AccountUpdate, Role, ServiceFlags, Store};
+
+async fn directory(dir: &std::path::Path, max_failures: u32) -> Directory {
+    let store = Store::open(dir, Role::Server).unwrap();
+    store.domain_create("example.test").await.unwrap();
+    let auth = AuthSection {
+        max_failures,
+        failure_window: Seconds::secs(60),
+        lockout: Seconds::secs(300),
+    };
+    Directory::new(store, IpRanges::from_static(&["127.0.0.0/8"]), &auth)
+}
+
+fn creds(u: &str, p: &str) -> Credentials {
+    Credentials {
+        username: u.into(),
+        password: p.into(),
+    }
+}
+
+const LAN: &str = "127.0.0.1";
+const WAN: &str = "203.0.113.7";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn argon2id_account_right_and_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    d.add_account("alice@example.test", "s3cret", ServiceFlags::default()).await.unwrap();
+    let a = d.authenticate(&creds("alice@example.test", "s3cret"), Service::Imap, ip(LAN)).await.unwrap();
+    assert_eq!(a.address(), "alice@example.test");
+    // Case-insensitive login name.
+    d.authenticate(&creds("Alice@Example.TEST", "s3cret"), Service::Imap, ip(LAN)).await.unwrap();
+    assert!(matches!(
+        d.authenticate(&creds("alice@example.test", "wrong"), Service::Imap, ip(LAN)).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        d.authenticate(&creds("nobody@example.test", "s3cret"), Service::Imap, ip(LAN)).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    let imported = [
+        "{SHA512-CRYPT}$6$geayLIt13qNvQphO$QrrOXP.5nhTdg/4EfZdlaJ8uHIaywulOob18XDWeQwoDusUgX1vZplDq9ZFuLNMNImf4oBGwRb5kaDOmhAImx1",
+        "{SHA256-CRYPT}$5$onK0ffauYrkur/jK$E3TXg4UW1SpthzD8uHNHxWmLLrgRdYO2pSI23Qe9SVA",
+        "{BLF-CRYPT}$2y$05$/.c9dvYv4HXJmn6jcui6s.0EtYC.ahOgKZazFCrG6F67a1DI3cYja",
+    ];
+    for (i, hash) in imported.iter().enumerate() {
+        let user = format!("u{i}@example.test");
+        d.store().account_create(&user, hash, ServiceFlags::default()).await.unwrap();
+        assert!(d.authenticate(&creds(&user, "wrong horse"), Service::Pop3, ip(LAN)).await.is_err());
+        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN)).await.unwrap();
+        let stored = d.store().account_get(&user).await.unwrap().unwrap().password_hash;
+        assert!(stored.starts_with("$argon2id$"), "rehashed: {stored}");
+        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn failure_limit_refuses_one_ip_while_another_gets_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 3).await;
+    d.add_account("bob@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    let attacker = ip("192.0.2.50");
+    for _ in 0..3 {
+        assert!(matches!(
+            d.authenticate(&creds("bob@example.test", "guess"), Service::Imap, attacker).await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    // Now even the right password is refused from that address...
+    let err = d.authenticate(&creds("bob@example.test", "pw"), Service::Imap, attacker).await.unwrap_err();
+    assert!(matches!(err, AuthError::RateLimited(_)));
+    assert!(err.to_string().contains("too many failed logins"));
+    // ...while another address logs in.
+    d.authenticate(&creds("bob@example.test", "pw"), Service::Imap, ip("192.0.2.51")).await.unwrap();
+}
+
+#[tokio::test]
+async fn policy_is_applied_after_a_correct_password_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    let flags = ServiceFlags {
+        pop: false,
+        imap_lan_only: true,
+        ..ServiceFlags::default()
+    };
+    d.add_account("carol@example.test", "pw", flags).await.unwrap();
+    let c = creds("carol@example.test", "pw");
+    assert!(matches!(
+        d.authenticate(&c, Service::Pop3, ip(LAN)).await,
+        Err(AuthError::Denied(PolicyDenial::Disabled(Service::Pop3)))
+    ));
+    assert!(matches!(
+        d.authenticate(&c, Service::Imap, ip(WAN)).await,
+        Err(AuthError::Denied(PolicyDenial::LanOnly { .. }))
+    ));
+    d.authenticate(&c, Service::Imap, ip(LAN)).await.unwrap();
+    // A wrong password never reveals the policy.
+    assert!(matches!(
+        d.authenticate(&creds("carol@example.test", "x"), Service::Pop3, ip(LAN)).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn connector_cannot_be_enabled_without_imap() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    let bad = ServiceFlags {
+        imap: false,
+        connector: true,
+        ..ServiceFlags::default()
+    };
+    let err = d.add_account("dave@example.test", "pw", bad).await.unwrap_err();
+    assert!(err.to_string().contains("requires IMAP"), "{err}");
+    let a = d.add_account("dave@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    let err = d
+        .update_account(
+            &a,
+            AccountUpdate {
+                services: Some(bad),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("requires IMAP"));
+}
+
+#[tokio::test]
+async fn resolution_of_accounts_aliases_subaddresses_and_catch_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    let s = d.store();
+    let alice = d.add_account("alice@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    let bob = d.add_account("bob@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    s.alias_create("sales@example.test", "alice@example.test").await.unwrap();
+    s.alias_create("sales@example.test", "bob@example.test").await.unwrap();
+    s.alias_create("sales@example.test", "partner@remote.example").await.unwrap();
+    s.alias_create("loop1@example.test", "loop2@example.test").await.unwrap();
+    s.alias_create("loop2@example.test", "loop1@example.test").await.unwrap();
+
+    let ids = |r: Resolution| match r {
+        Resolution::Deliver { local, remote } => (local.into_iter().map(|a| a.id).collect::<Vec<_>>(), remote),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ids(d.resolve("alice@example.test").await.unwrap()), (vec![alice.id], vec![]));
+    assert_eq!(ids(d.resolve("ALICE+news@Example.test").await.unwrap()), (vec![alice.id], vec![]));
+    assert_eq!(
+        ids(d.resolve("sales@example.test").await.unwrap()),
+        (vec![alice.id, bob.id], vec!["partner@remote.example".to_string()])
+    );
+    assert_eq!(d.resolve("nobody@example.test").await.unwrap(), Resolution::Unknown);
+    assert_eq!(d.resolve("loop1@example.test").await.unwrap(), Resolution::Unknown);
+    assert_eq!(d.resolve("x@elsewhere.example").await.unwrap(), Resolution::NotLocal);
+
+    s.alias_create("*@example.test", "bob@example.test").await.unwrap();
+    assert_eq!(ids(d.resolve("nobody@example.test").await.unwrap()), (vec![bob.id], vec![]));
+    // The catch-all does not override a real account.
+    assert_eq!(ids(d.resolve("alice@example.test").await.unwrap()), (vec![alice.id], vec![]));
+
+    assert!(d.may_send_as(&alice, "alice@example.test").await.unwrap());
+    assert!(d.may_send_as(&alice, "alice+tag@example.test").await.unwrap());
+    assert!(d.may_send_as(&alice, "sales@example.test").await.unwrap());
+    assert!(!d.may_send_as(&alice, "bob@example.test").await.unwrap());
+    assert!(!d.may_send_as(&alice, "ceo@example.test").await.unwrap(), "catch-all is not a sender identity");
+}
