@@ -1,0 +1,115 @@
+//! `pillarbox serve`: opens the store, loads TLS, binds every configured listener, runs
+//! the protocol services, and handles SIGHUP (certificate reload) and SIGTERM/SIGINT
+//! (graceful shutdown).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use pillarbox_config::{Config, LogFormat};
+use pillarbox_directory::Directory;
+use pillarbox_net::{AcceptContext, ConnectionLimits, ServerTls, Shutdown};
+use pillarbox_store::{Role, Store};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::args::LogFormatArg;
+use crate::logging;
+
+/// The listeners, as (config key, addresses) in start-up order.
+fn listener_table(config: &Config) -> Vec<(&'static str, &Vec<SocketAddr>)> {
+    let l = &config.listen;
+    vec![
+        ("smtp", &l.smtp),
+        ("submission", &l.submission),
+        ("submissions", &l.submissions),
+        ("imap", &l.imap),
+        ("imaps", &l.imaps),
+        ("pop3", &l.pop3),
+        ("pop3s", &l.pop3s),
+        ("http", &l.http),
+    ]
+}
+
+pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()> {
+    let format = match log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => config.log.format,
+    };
+    logging::init(format, &config.log.level);
+
+    let data_dir = &config.server.data_dir;
+    let store = Store::open(data_dir, Role::Server)
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    tracing::info!(data_dir = %data_dir.display(), "store opened");
+    let _poller = store.spawn_change_poller(Duration::from_millis(250));
+    let tls = ServerTls::load(&config.tls, data_dir, &config.server.hostname)?;
+    tracing::info!(
+        certificate = %tls.certificate_path().display(),
+        generated = tls.is_generated(),
+        min_version = %config.tls.min_version,
+        "TLS ready"
+    );
+    let directory = Directory::new(store.clone(), config.network.lan.clone(), &config.auth);
+    let shutdown = Shutdown::new();
+    let accept = AcceptContext {
+        tls: tls.clone(),
+        limits: ConnectionLimits::new(config.limits.max_connections, config.limits.max_connections_per_ip),
+        shutdown: shutdown.clone(),
+        handshake_timeout: config.limits.tls_handshake_timeout.get(),
+    };
+
+    for (service, addrs) in listener_table(&config) {
+        for addr in addrs {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for {service} (listen.{service})"))?;
+            let bound = listener.local_addr().unwrap_or(*addr);
+            crate::services::start(service, listener, &config, &directory, &accept)?;
+            tracing::info!(service, address = %bound, "listening");
+        }
+    }
+    spawn_maintenance(store.clone());
+    tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
+
+    wait_for_signals(&tls).await?;
+    tracing::info!("shutting down: no new connections; waiting for sessions to finish");
+    let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
+    if left > 0 {
+        tracing::warn!(sessions = left, "sessions still running at the shutdown deadline");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Returns on SIGTERM or SIGINT; reloads the certificate on SIGHUP.
+async fn wait_for_signals(tls: &ServerTls) -> Result<()> {
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => match tls.reload() {
+                Ok(()) => tracing::info!(certificate = %tls.certificate_path().display(), "certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "certificate reload failed; keeping the current one"),
+            },
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+        }
+    }
+}
+
+/// Hourly garbage collection of unreferenced blobs.
+fn spawn_maintenance(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match store.collect_garbage(Duration::from_secs(3600)).await {
+                Ok(r) => tracing::debug!(?r, "garbage collection"),
+                Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
+            }
+        }
+    });
+}

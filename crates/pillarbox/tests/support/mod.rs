@@ -1,0 +1,179 @@
+//! Test support: runs the real `pillarbox` binary with a configuration in a temp
+//! directory, on loopback ports chosen by the OS, and learns the ports from its JSON
+//! log. The server is killed when the handle drops.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pillarbox")
+}
+
+/// A running server.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub child: Child,
+    pub ports: HashMap<String, SocketAddr>,
+    pub log: mpsc::Receiver<String>,
+}
+
+/// The `[listen]` section binding every service on an OS-chosen port on `ip`.
+pub fn listen_any(ip: &str) -> String {
+    let mut s = String::from("[listen]\n");
+    for svc in ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"] {
+        s.push_str(&format!("{svc} = [\"{ip}:0\"]\n"));
+    }
+    s
+}
+
+impl TestServer {
+    /// Starts a server whose config is `[server]` (data dir in the temp dir) + `extra`.
+    /// `extra` must not contain a `[server]` section; `{dir}` in it is replaced by the
+    /// temp directory.
+    pub fn start(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> TestServer {
+        let config = dir.path().join("pillarbox.toml");
+        let text = format!(
+            "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"{}\"\n\n{}\n",
+            dir.path().join("data").display(),
+            extra.replace("{dir}", &dir.path().display().to_string())
+        );
+        if !text.contains("[listen]") {
+            panic!("test config needs a [listen] section");
+        }
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(bin())
+            .args(["--config", config.to_str().unwrap(), "serve", "--log-format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut ports = HashMap::new();
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("server did not start; ports so far {ports:?}"));
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let fields = &v["fields"];
+            match fields["message"].as_str() {
+                Some("listening") => {
+                    let svc = fields["service"].as_str().unwrap().to_string();
+                    let addr = fields["address"].as_str().unwrap().parse().unwrap();
+                    ports.insert(svc, addr);
+                }
+                Some("Pillarbox is running") => break,
+                _ => {}
+            }
+            if v["level"] == "ERROR" {
+                panic!("server error at start: {line}");
+            }
+        }
+        TestServer {
+            dir,
+            config,
+            child,
+            ports,
+            log: rx,
+        }
+    }
+
+    pub fn addr(&self, service: &str) -> SocketAddr {
+        self.ports[service]
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs a CLI command against this server's configuration.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        cli(&self.config, args, stdin)
+    }
+
+    /// Waits for a log line containing `needle` (JSON text).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGKILL and wait.
+    pub fn kill9(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        dir
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI with `--config config`.
+pub fn cli(config: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--config").arg(config).args(args);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts failure with exactly one line on stderr and returns it.
+pub fn fails(out: std::process::Output) -> String {
+    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one clear line: {err:?}");
+    err.trim_end().to_string()
+}
