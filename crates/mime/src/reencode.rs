@@ -44,9 +44,13 @@ const UNSTRUCTURED_FIELDS: &[&str] = &[
 /// Rewrites `raw` so its headers carry no undeclared 8-bit text and its 8-bit text
 /// parts declare a charset. `fallback_charset` (for example `windows-1252`,
 /// `ISO-8859-2`, `Shift_JIS`) reads the undeclared bytes; an unknown label means
-/// windows-1252. Returns the message unchanged when nothing needs rewriting.
+/// windows-1252, and so does a code page that is not ASCII-compatible (UTF-16).
+/// Returns the message unchanged when nothing needs rewriting.
 pub fn reencode_undeclared_8bit_headers(raw: &[u8], fallback_charset: &str) -> Vec<u8> {
-    let fallback = encoding_for_label(fallback_charset).unwrap_or(WINDOWS_1252);
+    // Header bytes are ASCII-framed, so only ASCII-compatible code pages make sense.
+    let fallback = encoding_for_label(fallback_charset)
+        .filter(|encoding| encoding.is_ascii_compatible())
+        .unwrap_or(WINDOWS_1252);
     let structure = parse(raw);
     let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     structure
@@ -184,14 +188,14 @@ fn with_charset(field: &[u8], part: &BodyPart, charset: &str) -> Vec<u8> {
 
 /// Converts one field from `fallback` to UTF-8, encoding where the grammar allows.
 fn convert_field(field: &HeaderField<'_>, fallback: &'static Encoding) -> Vec<u8> {
-    let (text, _, _) = fallback.decode(field.raw);
+    let (text, _) = fallback.decode_without_bom_handling(field.raw);
     let name_len = field
         .raw
         .iter()
         .position(|&b| b == b':')
         .map_or(0, |i| i + 1);
     // The name is ASCII, so its length is the same in the decoded text.
-    let (name, value) = text.split_at(name_len.min(text.len()));
+    let (name, value) = text.split_at_checked(name_len).unwrap_or(("", &text));
     let fold = if field.raw.ends_with(b"\r\n") {
         "\r\n "
     } else {

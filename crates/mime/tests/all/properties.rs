@@ -54,8 +54,16 @@ fn check_everything(raw: &[u8]) {
     check_invariants(&parse(&rewritten), rewritten.len());
 }
 
+/// 512 cases by default; `PROPTEST_CASES` raises it for a longer soak.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn parse_never_panics_on_bytes(raw in prop::collection::vec(any::<u8>(), 0..2048)) {

@@ -95,8 +95,14 @@ fn clean_messages_are_unchanged() {
         out,
         b"Content-Type: text/plain; charset=utf-8\r\nSubject: \xc3\xa9\r\n\r\n\xc3\xa9"
     );
-    // Unknown fallback label falls back to windows-1252.
-    let out = reencode_undeclared_8bit_headers(b"Subject: \xe9\r\n\r\n", "no-such-charset");
-    let subject = parse(&out).envelope.subject.unwrap_or_default();
-    assert_eq!(decode_encoded_words(subject.as_bytes()), "\u{e9}");
+    // Unknown and ASCII-incompatible fallback labels fall back to windows-1252.
+    for label in ["no-such-charset", "utf-16le", "utf-16be"] {
+        let out = reencode_undeclared_8bit_headers(b"Subject: \xe9\r\n\r\n", label);
+        let subject = parse(&out).envelope.subject.unwrap_or_default();
+        assert_eq!(
+            decode_encoded_words(subject.as_bytes()),
+            "\u{e9}",
+            "{label}"
+        );
+    }
 }

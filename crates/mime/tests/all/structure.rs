@@ -364,3 +364,26 @@ fn serde_round_trip() {
     assert!(!json.contains("null"), "absent fields are skipped: {json}");
     assert!(matches!(back.root.body, PartBody::Multipart(_)));
 }
+
+/// A 50 MiB message with a large attachment and many small parts; run with
+/// `cargo test --release -p pillarbox-mime -- --ignored` to see the parse time.
+#[test]
+#[ignore = "timing check, run in release"]
+fn large_message_parse_time() {
+    let mut raw = b"Subject: big\r\nContent-Type: multipart/mixed; boundary=big\r\n\r\n".to_vec();
+    for _ in 0..2_000 {
+        raw.extend_from_slice(b"--big\r\nContent-Type: text/plain\r\n\r\nsmall part\r\n");
+    }
+    raw.extend_from_slice(b"--big\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    let line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n";
+    while raw.len() < 50 << 20 {
+        raw.extend_from_slice(line);
+    }
+    raw.extend_from_slice(b"--big--\r\n");
+    let started = std::time::Instant::now();
+    let structure = parse(&raw);
+    let elapsed = started.elapsed();
+    check_invariants(&structure, raw.len());
+    assert_eq!(structure.root.children().len(), 2_001);
+    eprintln!("parsed {} MiB in {elapsed:?}", raw.len() >> 20);
+}
