@@ -1,0 +1,136 @@
+//! SEARCH criteria and RETURN options (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 4731,
+//! RFC 5032, RFC 5182, RFC 7162 §3.1.5).
+//!
+//! Plain data produced by the parser for SEARCH, SORT and THREAD. Evaluation belongs
+//! to the store; this module does no I/O.
+
+use bytes::Bytes;
+
+use super::datetime::Date;
+use super::sequence::SequenceSet;
+
+/// ESEARCH result options (RFC 4731 §3.1, RFC 5182 §2.1 SAVE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchReturn {
+    /// `MIN`
+    Min,
+    /// `MAX`
+    Max,
+    /// `ALL`
+    All,
+    /// `COUNT`
+    Count,
+    /// `SAVE` (RFC 5182)
+    Save,
+}
+
+/// Which metadata entries a MODSEQ criterion looks at (RFC 7162 §3.1.5
+/// `entry-type-req`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryType {
+    /// `priv`
+    Private,
+    /// `shared`
+    Shared,
+    /// `all`
+    All,
+}
+
+/// `"/flags/\\Seen" all` in a MODSEQ criterion.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModSeqEntry {
+    /// The entry name, unquoted (e.g. `/flags/\Seen`).
+    pub name: Bytes,
+    /// Its type.
+    pub entry_type: EntryType,
+}
+
+/// One search criterion.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SearchKey {
+    /// `ALL`
+    All,
+    /// `ANSWERED`
+    Answered,
+    /// `DELETED`
+    Deleted,
+    /// `DRAFT`
+    Draft,
+    /// `FLAGGED`
+    Flagged,
+    /// `NEW` (IMAP4rev1: RECENT UNSEEN)
+    New,
+    /// `OLD` (IMAP4rev1: NOT RECENT)
+    Old,
+    /// `RECENT` (IMAP4rev1)
+    Recent,
+    /// `SEEN`
+    Seen,
+    /// `UNANSWERED`
+    Unanswered,
+    /// `UNDELETED`
+    Undeleted,
+    /// `UNDRAFT`
+    Undraft,
+    /// `UNFLAGGED`
+    Unflagged,
+    /// `UNSEEN`
+    Unseen,
+    /// `BCC string`
+    Bcc(Bytes),
+    /// `BODY string`
+    Body(Bytes),
+    /// `CC string`
+    Cc(Bytes),
+    /// `FROM string`
+    From(Bytes),
+    /// `SUBJECT string`
+    Subject(Bytes),
+    /// `TEXT string`
+    Text(Bytes),
+    /// `TO string`
+    To(Bytes),
+    /// `HEADER field-name string`
+    Header(Bytes, Bytes),
+    /// `KEYWORD flag`
+    Keyword(Bytes),
+    /// `UNKEYWORD flag`
+    Unkeyword(Bytes),
+    /// `BEFORE date` (internal date)
+    Before(Date),
+    /// `ON date`
+    On(Date),
+    /// `SINCE date`
+    Since(Date),
+    /// `SENTBEFORE date` (Date: header)
+    SentBefore(Date),
+    /// `SENTON date`
+    SentOn(Date),
+    /// `SENTSINCE date`
+    SentSince(Date),
+    /// `LARGER n`
+    Larger(u64),
+    /// `SMALLER n`
+    Smaller(u64),
+    /// `OLDER seconds` (RFC 5032)
+    Older(u32),
+    /// `YOUNGER seconds` (RFC 5032)
+    Younger(u32),
+    /// `UID set`
+    Uid(SequenceSet),
+    /// A bare sequence set (message numbers), including `$`.
+    SequenceSet(SequenceSet),
+    /// `MODSEQ [entry type] n` (RFC 7162 §3.1.5)
+    ModSeq {
+        /// The metadata entry, if given.
+        entry: Option<ModSeqEntry>,
+        /// The mod-sequence.
+        modseq: u64,
+    },
+    /// `NOT key`
+    Not(Box<SearchKey>),
+    /// `OR key key`
+    Or(Box<SearchKey>, Box<SearchKey>),
+    /// A parenthesised list, or the several keys of the top level: all must match.
+    And(Vec<SearchKey>),
+}
