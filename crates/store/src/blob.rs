@@ -23,7 +23,10 @@ pub struct BlobHash(String);
 impl BlobHash {
     /// Wraps a hex digest read back from the database; refuses anything else.
     pub fn parse(s: &str) -> Result<BlobHash> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             Ok(BlobHash(s.to_string()))
         } else {
             Err(StoreError::Corrupt(format!("not a blob hash: {s:?}")))
@@ -156,7 +159,9 @@ impl BlobStore {
         let mut out = Vec::new();
         for i in 0..=255u8 {
             let dir = self.root.join(format!("{i:02x}"));
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 if let (Some(name), Ok(meta)) = (name.to_str(), entry.metadata())
@@ -186,7 +191,9 @@ impl BlobStore {
 
     fn tmp_path(&self) -> PathBuf {
         let nonce: u64 = rand::random();
-        self.root.join("tmp").join(format!("{}-{nonce:016x}", std::process::id()))
+        self.root
+            .join("tmp")
+            .join(format!("{}-{nonce:016x}", std::process::id()))
     }
 }
 
@@ -223,7 +230,9 @@ pub struct BlobWriter {
 
 impl std::fmt::Debug for BlobWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobWriter").field("size", &self.size).finish()
+        f.debug_struct("BlobWriter")
+            .field("size", &self.size)
+            .finish()
     }
 }
 

@@ -10,7 +10,10 @@ use crate::types::{AccountId, MailboxId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// Entries of a mailbox were added, changed or removed.
-    Mailbox { account: AccountId, mailbox: MailboxId },
+    Mailbox {
+        account: AccountId,
+        mailbox: MailboxId,
+    },
     /// The mailbox list of an account changed (create, delete, rename).
     MailboxList { account: AccountId },
     /// The outbound queue has new or changed work.

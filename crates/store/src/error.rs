@@ -24,6 +24,9 @@ pub enum StoreError {
     /// The transaction could not be committed; nothing of it was stored.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// The account's quota would be exceeded.
+    #[error("quota exceeded")]
+    OverQuota,
     /// The disk is full; nothing of the operation was stored.
     #[error("disk full")]
     DiskFull,

@@ -18,7 +18,8 @@ mod sqlite;
 mod types;
 
 pub use api::{
-    DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient,
+    DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage, NewQueuedMessage,
+    QueuedRecipient,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};
@@ -49,7 +50,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("data_dir", &self.inner.data_dir).finish()
+        f.debug_struct("Store")
+            .field("data_dir", &self.inner.data_dir)
+            .finish()
     }
 }
 
@@ -83,7 +86,10 @@ impl Store {
             // Leftovers of writes interrupted by a crash: never renamed, never referenced.
             blobs.clean_tmp(Duration::from_secs(3600))?;
         }
-        let readers = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
+        let readers = std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(4)
+            .max(4);
         let (writer, readers) = sqlite::open(&data_dir.join("pillarbox.db"), readers)?;
         let changes = ChangeFeed::new();
         Ok(Store {
@@ -134,7 +140,12 @@ impl Store {
             loop {
                 tick.tick().await;
                 let since = last;
-                match store.inner.readers.read(move |c| sqlite::change_log_since(c, since)).await {
+                match store
+                    .inner
+                    .readers
+                    .read(move |c| sqlite::change_log_since(c, since))
+                    .await
+                {
                     Ok(rows) => {
                         for (seq, change) in rows {
                             last = last.max(seq);

@@ -158,3 +158,90 @@ pub const DEFAULT_MAILBOXES: &[(&str, &str)] = &[
     ("Junk", "\\Junk"),
     ("Archive", "\\Archive"),
 ];
+
+/// IMAP system flags as stored (a bitmask).
+pub mod flags {
+    pub const SEEN: u32 = 1;
+    pub const ANSWERED: u32 = 2;
+    pub const FLAGGED: u32 = 4;
+    pub const DELETED: u32 = 8;
+    pub const DRAFT: u32 = 16;
+}
+
+/// A message as seen in one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub uid: u32,
+    pub message: MessageId,
+    /// System flags, see [`flags`].
+    pub flags: u32,
+    /// Keywords, space separated, in the order they were set.
+    pub keywords: String,
+    pub modseq: u64,
+    /// INTERNALDATE, seconds since the Unix epoch.
+    pub internal_date: i64,
+    /// RFC822.SIZE.
+    pub size: u64,
+}
+
+/// Counts for STATUS and SELECT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxStatus {
+    pub messages: u32,
+    pub unseen: u32,
+    pub deleted: u32,
+    /// Sum of message sizes.
+    pub size: u64,
+    /// Messages with UID at or above the mailbox's recent mark.
+    pub recent: u32,
+    pub uidnext: u32,
+    pub uidvalidity: u32,
+    pub highestmodseq: u64,
+}
+
+/// How STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// A flag change for a set of entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub op: FlagOp,
+    pub flags: u32,
+    pub keywords: Vec<String>,
+    /// CONDSTORE UNCHANGEDSINCE: entries with a higher MODSEQ are not changed.
+    pub unchanged_since: Option<u64>,
+}
+
+/// What a flag change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagOutcome {
+    /// Entries after the change (only those that changed).
+    pub changed: Vec<Entry>,
+    /// UIDs refused by UNCHANGEDSINCE.
+    pub modified: Vec<u32>,
+}
+
+/// The stored parts of a message needed to serve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageData {
+    pub id: MessageId,
+    pub blob: crate::BlobHash,
+    pub size: u64,
+    /// The serialised structure computed at delivery.
+    pub structure: Vec<u8>,
+}
+
+/// A message to append through IMAP APPEND (or collection into a folder).
+#[derive(Debug, Clone)]
+pub struct AppendMessage {
+    pub message: crate::NewMessage,
+    pub flags: u32,
+    pub keywords: String,
+    /// INTERNALDATE to set (defaults to the message's received_at).
+    pub internal_date: Option<i64>,
+}

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pillarbox_store::{
-    Change, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient, Role, ServiceFlags, Store, StoreError,
+    Change, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient, Role, ServiceFlags, Store,
+    StoreError,
 };
 
 async fn store_with_account(dir: &Path) -> (Store, pillarbox_store::Account) {
@@ -60,16 +61,23 @@ async fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path(), Role::Tool).unwrap());
     let db = rusqlite::Connection::open(dir.path().join("pillarbox.db")).unwrap();
-    db.execute("INSERT INTO schema_migrations VALUES (999, 0)", []).unwrap();
+    db.execute("INSERT INTO schema_migrations VALUES (999, 0)", [])
+        .unwrap();
     let err = Store::open(dir.path(), Role::Tool).unwrap_err();
-    assert!(err.to_string().contains("newer than this Pillarbox knows"), "{err}");
+    assert!(
+        err.to_string().contains("newer than this Pillarbox knows"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn only_one_server_per_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Store::open(dir.path(), Role::Server).unwrap();
-    assert!(matches!(Store::open(dir.path(), Role::Server), Err(StoreError::Locked(_))));
+    assert!(matches!(
+        Store::open(dir.path(), Role::Server),
+        Err(StoreError::Locked(_))
+    ));
     // Tools may open it beside the server.
     Store::open(dir.path(), Role::Tool).unwrap();
 }
@@ -127,10 +135,16 @@ async fn unreferenced_blob_is_removed_by_gc() {
 async fn a_blob_shared_by_two_accounts_lives_until_both_let_go() {
     let dir = tempfile::tempdir().unwrap();
     let (store, a) = store_with_account(dir.path()).await;
-    let b = store.account_create("bob@example.test", "x", ServiceFlags::default()).await.unwrap();
+    let b = store
+        .account_create("bob@example.test", "x", ServiceFlags::default())
+        .await
+        .unwrap();
     let m = message(&store, "Subject: shared\r\n\r\nbody\r\n").await;
     let hash = m.blob.hash.clone();
-    let out = store.deliver(m, vec![inbox(&a), inbox(&b)], None).await.unwrap();
+    let out = store
+        .deliver(m, vec![inbox(&a), inbox(&b)], None)
+        .await
+        .unwrap();
     assert!(out.local.iter().all(Result::is_ok));
     store.account_delete(a.id).await.unwrap();
     store.collect_garbage(Duration::ZERO).await.unwrap();
@@ -146,8 +160,14 @@ async fn orphan_blob_files_are_swept_but_recent_ones_kept() {
     let store = Store::open(dir.path(), Role::Server).unwrap();
     // A blob written but never referenced: a crash between rename and commit.
     let orphan = store.blobs().put(b"orphan".to_vec()).await.unwrap();
-    let r = store.collect_garbage(Duration::from_secs(3600)).await.unwrap();
-    assert_eq!(r.orphans, 0, "a recent file may belong to a write in flight");
+    let r = store
+        .collect_garbage(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.orphans, 0,
+        "a recent file may belong to a write in flight"
+    );
     assert!(store.blobs().exists(&orphan.hash));
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.orphans, 1);
@@ -173,7 +193,12 @@ async fn killed_before_rename_leaves_no_blob_and_no_row() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path(), Role::Tool).unwrap());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child_writes_then_hangs", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child_writes_then_hangs",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("PILLARBOX_CRASH_CHILD_DIR", dir.path())
         .stdout(Stdio::piped())
         .spawn()
@@ -189,8 +214,14 @@ async fn killed_before_rename_leaves_no_blob_and_no_row() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    let tmp: Vec<_> = std::fs::read_dir(dir.path().join("blobs/tmp")).unwrap().collect();
-    assert_eq!(tmp.len(), 1, "the interrupted write left its temporary file");
+    let tmp: Vec<_> = std::fs::read_dir(dir.path().join("blobs/tmp"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        tmp.len(),
+        1,
+        "the interrupted write left its temporary file"
+    );
     let hash = {
         use sha2_free_hash::hex_sha256;
         hex_sha256(&vec![b'x'; 3 * 1024 * 1024])
@@ -201,7 +232,12 @@ async fn killed_before_rename_leaves_no_blob_and_no_row() {
     assert_eq!(store.blob_refcount(&h).await.unwrap(), None, "no row");
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.temporaries, 1);
-    assert_eq!(std::fs::read_dir(dir.path().join("blobs/tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("blobs/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 /// The expected name of a blob, computed independently of the store.
@@ -233,7 +269,10 @@ async fn concurrent_writes_share_commits() {
     let results = futures::future::join_all(writes).await;
     assert!(results.iter().all(Result::is_ok));
     let commits = store.commits() - before;
-    assert!(commits < 100, "200 concurrent writes took {commits} commits");
+    assert!(
+        commits < 100,
+        "200 concurrent writes took {commits} commits"
+    );
     assert_eq!(store.domain_list().await.unwrap().len(), 200);
 }
 
@@ -244,7 +283,11 @@ async fn a_failing_job_does_not_spoil_its_batch() {
     store.domain_create("taken.example").await.unwrap();
     let writes = (0..20).map(|i| {
         let s = store.clone();
-        let name = if i % 2 == 0 { "taken.example".to_string() } else { format!("d{i}.example") };
+        let name = if i % 2 == 0 {
+            "taken.example".to_string()
+        } else {
+            format!("d{i}.example")
+        };
         async move { s.domain_create(&name).await }
     });
     let results = futures::future::join_all(writes).await;
@@ -273,7 +316,10 @@ async fn deliveries_get_increasing_uids_and_announce_after_commit() {
 async fn quota_refuses_one_target_not_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let (store, a) = store_with_account(dir.path()).await;
-    let b = store.account_create("bob@example.test", "x", ServiceFlags::default()).await.unwrap();
+    let b = store
+        .account_create("bob@example.test", "x", ServiceFlags::default())
+        .await
+        .unwrap();
     store
         .account_update(
             b.id,
@@ -285,9 +331,12 @@ async fn quota_refuses_one_target_not_the_others() {
         .await
         .unwrap();
     let m = message(&store, "Subject: big\r\n\r\nmore than ten bytes\r\n").await;
-    let out = store.deliver(m, vec![inbox(&a), inbox(&b)], None).await.unwrap();
+    let out = store
+        .deliver(m, vec![inbox(&a), inbox(&b)], None)
+        .await
+        .unwrap();
     assert!(out.local[0].is_ok());
-    assert!(out.local[1].as_ref().unwrap_err().to_string().contains("mailbox full"));
+    assert!(matches!(out.local[1], Err(StoreError::OverQuota)));
     let a2 = store.account_get_by_id(a.id).await.unwrap().unwrap();
     assert!(a2.used_bytes > 0);
 }
@@ -326,6 +375,9 @@ async fn changes_by_a_tool_process_reach_the_server() {
     let tool = Store::open(dir.path(), Role::Tool).unwrap();
     let m = message(&tool, "Subject: from sendmail\r\n\r\nx\r\n").await;
     tool.deliver(m, vec![inbox(&a)], None).await.unwrap();
-    let change = tokio::time::timeout(Duration::from_secs(5), feed.recv()).await.unwrap().unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(5), feed.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(change, Change::Mailbox { account, .. } if account == a.id));
 }

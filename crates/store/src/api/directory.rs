@@ -1,22 +1,28 @@
 //! Domains, accounts and aliases.
 
+use crate::Store;
+use crate::changes::Change;
 use crate::error::Result;
 use crate::sqlite;
-use crate::changes::Change;
 use crate::types::{Account, AccountId, AccountUpdate, Alias, Domain, ServiceFlags};
-use crate::Store;
 
 impl Store {
     /// Adds a local domain.
     pub async fn domain_create(&self, name: &str) -> Result<Domain> {
         let name = name.trim().to_ascii_lowercase();
-        self.inner.writer.write(move |t| sqlite::domains::create(t, &name)).await
+        self.inner
+            .writer
+            .write(move |t| sqlite::domains::create(t, &name))
+            .await
     }
 
     /// Looks up a local domain (case-insensitive).
     pub async fn domain_get(&self, name: &str) -> Result<Option<Domain>> {
         let name = name.to_string();
-        self.inner.readers.read(move |c| sqlite::domains::get(c, &name)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::domains::get(c, &name))
+            .await
     }
 
     /// Every local domain, by name.
@@ -27,30 +33,47 @@ impl Store {
     /// Removes a domain that has no accounts left (its aliases go with it).
     pub async fn domain_delete(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.inner.writer.write(move |t| sqlite::domains::delete(t, &name)).await
+        self.inner
+            .writer
+            .write(move |t| sqlite::domains::delete(t, &name))
+            .await
     }
 
     /// Creates an account with the default mailboxes (INBOX, Drafts, Sent, Trash, Junk, Archive).
-    pub async fn account_create(&self, address: &str, password_hash: &str, services: ServiceFlags) -> Result<Account> {
+    pub async fn account_create(
+        &self,
+        address: &str,
+        password_hash: &str,
+        services: ServiceFlags,
+    ) -> Result<Account> {
         let (address, hash) = (address.to_string(), password_hash.to_string());
         let account = self
             .inner
             .writer
             .write(move |t| sqlite::accounts::create(t, &address, &hash, services))
             .await?;
-        self.announce(vec![Change::MailboxList { account: account.id }]).await?;
+        self.announce(vec![Change::MailboxList {
+            account: account.id,
+        }])
+        .await?;
         Ok(account)
     }
 
     /// Looks an account up by address (case-insensitive).
     pub async fn account_get(&self, address: &str) -> Result<Option<Account>> {
         let address = address.to_string();
-        self.inner.readers.read(move |c| sqlite::accounts::get(c, &address)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::accounts::get(c, &address))
+            .await
     }
 
     /// Looks an account up by id.
     pub async fn account_get_by_id(&self, id: AccountId) -> Result<Option<Account>> {
-        self.inner.readers.read(move |c| sqlite::accounts::get_by_id(c, id)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::accounts::get_by_id(c, id))
+            .await
     }
 
     /// Accounts, all or of one domain.
@@ -64,19 +87,29 @@ impl Store {
 
     /// Changes the fields set in `update`.
     pub async fn account_update(&self, id: AccountId, update: AccountUpdate) -> Result<Account> {
-        self.inner.writer.write(move |t| sqlite::accounts::update(t, id, &update)).await
+        self.inner
+            .writer
+            .write(move |t| sqlite::accounts::update(t, id, &update))
+            .await
     }
 
     /// Deletes an account and everything it owns.
     pub async fn account_delete(&self, id: AccountId) -> Result<()> {
-        self.inner.writer.write(move |t| sqlite::accounts::delete(t, id)).await?;
-        self.announce(vec![Change::MailboxList { account: id }]).await
+        self.inner
+            .writer
+            .write(move |t| sqlite::accounts::delete(t, id))
+            .await?;
+        self.announce(vec![Change::MailboxList { account: id }])
+            .await
     }
 
     /// Adds `source -> target` (`*@domain` is the catch-all).
     pub async fn alias_create(&self, source: &str, target: &str) -> Result<Alias> {
         let (s, t) = (source.trim().to_string(), target.trim().to_string());
-        self.inner.writer.write(move |x| sqlite::accounts::alias_create(x, &s, &t)).await
+        self.inner
+            .writer
+            .write(move |x| sqlite::accounts::alias_create(x, &s, &t))
+            .await
     }
 
     /// Aliases, all or of one domain.

@@ -82,12 +82,18 @@ impl Store {
 
     /// The mailboxes of an account, by name.
     pub async fn mailbox_list(&self, account: AccountId) -> Result<Vec<Mailbox>> {
-        self.inner.readers.read(move |c| sqlite::mailboxes::list(c, account)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::mailboxes::list(c, account))
+            .await
     }
 
     /// A mailbox by name.
     pub async fn mailbox_get(&self, account: AccountId, name: &str) -> Result<Option<Mailbox>> {
         let name = name.to_string();
-        self.inner.readers.read(move |c| sqlite::mailboxes::get(c, account, &name)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::mailboxes::get(c, account, &name))
+            .await
     }
 }

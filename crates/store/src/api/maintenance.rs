@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::Store;
 use crate::blob::{BlobHash, is_older};
 use crate::error::Result;
 use crate::sqlite;
-use crate::Store;
 
 /// What a garbage collection run removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -74,6 +74,9 @@ impl Store {
     /// Reference count of a blob, or None when the store has no row for it.
     pub async fn blob_refcount(&self, hash: &BlobHash) -> Result<Option<i64>> {
         let h = hash.clone();
-        self.inner.readers.read(move |c| sqlite::blobs::refcount(c, &h)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::blobs::refcount(c, &h))
+            .await
     }
 }

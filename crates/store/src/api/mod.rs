@@ -5,6 +5,7 @@
 
 mod directory;
 mod mail;
+mod mailbox;
 mod maintenance;
 mod queue;
 

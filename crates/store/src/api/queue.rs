@@ -1,9 +1,9 @@
 //! The outbound queue.
 
+use crate::Store;
 use crate::error::Result;
 use crate::sqlite;
 use crate::types::AccountId;
-use crate::Store;
 
 /// A message for remote recipients, written to the queue at delivery.
 #[derive(Debug, Clone)]

@@ -39,16 +39,26 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 pub(crate) fn split_address(address: &str) -> Result<(&str, &str)> {
     match address.rsplit_once('@') {
         Some((l, d)) if !l.is_empty() && !d.is_empty() => Ok((l, d)),
-        _ => Err(StoreError::Conflict(format!("{address:?} is not an address of the form user@domain"))),
+        _ => Err(StoreError::Conflict(format!(
+            "{address:?} is not an address of the form user@domain"
+        ))),
     }
 }
 
-pub(crate) fn create(c: &Connection, address: &str, password_hash: &str, services: ServiceFlags) -> Result<Account> {
+pub(crate) fn create(
+    c: &Connection,
+    address: &str,
+    password_hash: &str,
+    services: ServiceFlags,
+) -> Result<Account> {
     let (local, domain) = split_address(address)?;
-    let d = super::domains::get(c, domain)?
-        .ok_or_else(|| StoreError::Conflict(format!("{domain} is not a local domain; add it first")))?;
+    let d = super::domains::get(c, domain)?.ok_or_else(|| {
+        StoreError::Conflict(format!("{domain} is not a local domain; add it first"))
+    })?;
     if get(c, address)?.is_some() {
-        return Err(StoreError::Conflict(format!("account {address} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "account {address} already exists"
+        )));
     }
     c.execute(
         "INSERT INTO accounts (domain_id, local_part, password_hash, pop_enabled, pop_lan_only, \
@@ -80,11 +90,15 @@ pub(crate) fn get(c: &Connection, address: &str) -> Result<Option<Account>> {
         "SELECT {COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id \
          WHERE a.local_part = ?1 AND d.name = ?2"
     );
-    Ok(c.prepare_cached(&sql)?.query_row(params![local, domain], row).optional()?)
+    Ok(c.prepare_cached(&sql)?
+        .query_row(params![local, domain], row)
+        .optional()?)
 }
 
 pub(crate) fn get_by_id(c: &Connection, id: AccountId) -> Result<Option<Account>> {
-    let sql = format!("SELECT {COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?1");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = ?1"
+    );
     Ok(c.prepare_cached(&sql)?.query_row([id.0], row).optional()?)
 }
 
@@ -94,7 +108,9 @@ pub(crate) fn list(c: &Connection, domain: Option<&str>) -> Result<Vec<Account>>
          WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, a.local_part"
     );
     let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map([domain], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st
+        .query_map([domain], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -117,8 +133,12 @@ pub(crate) fn update(c: &Connection, id: AccountId, u: &AccountUpdate) -> Result
             s.imap_lan_only,
             s.multipop,
             s.connector,
-            u.smarthost_username.as_ref().unwrap_or(&cur.smarthost_username),
-            u.smarthost_password.as_ref().unwrap_or(&cur.smarthost_password),
+            u.smarthost_username
+                .as_ref()
+                .unwrap_or(&cur.smarthost_username),
+            u.smarthost_password
+                .as_ref()
+                .unwrap_or(&cur.smarthost_password),
             u.disabled.unwrap_or(cur.disabled),
         ],
     )?;
@@ -139,7 +159,11 @@ pub(crate) fn delete(c: &Connection, id: AccountId) -> Result<()> {
         "DELETE FROM collection_seen WHERE collection_id IN (SELECT id FROM collection_accounts WHERE account_id = ?1)",
         [id.0],
     )?;
-    c.execute("DELETE FROM collection_accounts WHERE account_id = ?1", [id.0])?;
+    c.execute(
+        "DELETE FROM collection_accounts WHERE account_id = ?1",
+        [id.0],
+    )?;
+    c.execute("DELETE FROM subscriptions WHERE account_id = ?1", [id.0])?;
     let n = c.execute("DELETE FROM accounts WHERE id = ?1", [id.0])?;
     if n == 0 {
         return Err(StoreError::NotFound("account"));
@@ -158,11 +182,14 @@ fn alias_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alias> {
 
 pub(crate) fn alias_create(c: &Connection, source: &str, target: &str) -> Result<Alias> {
     let (local, domain) = split_address(source)?;
-    let d = super::domains::get(c, domain)?
-        .ok_or_else(|| StoreError::Conflict(format!("{domain} is not a local domain; add it first")))?;
+    let d = super::domains::get(c, domain)?.ok_or_else(|| {
+        StoreError::Conflict(format!("{domain} is not a local domain; add it first"))
+    })?;
     split_address(target)?;
     if local != "*" && get(c, source)?.is_some() {
-        return Err(StoreError::Conflict(format!("{source} is an account; an alias cannot shadow it")));
+        return Err(StoreError::Conflict(format!(
+            "{source} is an account; an alias cannot shadow it"
+        )));
     }
     let exists: bool = c.query_row(
         "SELECT EXISTS (SELECT 1 FROM aliases WHERE domain_id = ?1 AND local_part = ?2 AND target = ?3)",
@@ -170,7 +197,9 @@ pub(crate) fn alias_create(c: &Connection, source: &str, target: &str) -> Result
         |r| r.get(0),
     )?;
     if exists {
-        return Err(StoreError::Conflict(format!("alias {source} -> {target} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "alias {source} -> {target} already exists"
+        )));
     }
     c.execute(
         "INSERT INTO aliases (domain_id, local_part, target) VALUES (?1, ?2, ?3)",
@@ -189,7 +218,9 @@ pub(crate) fn alias_list(c: &Connection, domain: Option<&str>) -> Result<Vec<Ali
         "SELECT x.id, x.local_part, d.name, x.target FROM aliases x JOIN domains d ON d.id = x.domain_id \
          WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, x.local_part, x.target",
     )?;
-    let rows = st.query_map([domain], alias_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st
+        .query_map([domain], alias_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -199,7 +230,9 @@ pub(crate) fn alias_targets(c: &Connection, local: &str, domain: &str) -> Result
         "SELECT x.target FROM aliases x JOIN domains d ON d.id = x.domain_id \
          WHERE d.name = ?2 AND x.local_part = ?1 ORDER BY x.target",
     )?;
-    let rows = st.query_map(params![local, domain], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st
+        .query_map(params![local, domain], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 

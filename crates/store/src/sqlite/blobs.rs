@@ -43,14 +43,18 @@ pub(crate) fn take_unused(c: &Connection, cutoff: i64, limit: i64) -> Result<Vec
 
 /// True when a row exists for `hash`.
 pub(crate) fn known(c: &Connection, hash: &BlobHash) -> Result<bool> {
-    Ok(c.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?
-        .query_row([hash.as_str()], |r| r.get(0))?)
+    Ok(
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?
+            .query_row([hash.as_str()], |r| r.get(0))?,
+    )
 }
 
 /// Reference count of `hash` (None when no row).
 pub(crate) fn refcount(c: &Connection, hash: &BlobHash) -> Result<Option<i64>> {
     use rusqlite::OptionalExtension;
-    Ok(c.prepare_cached("SELECT refcount FROM blobs WHERE hash = ?1")?
-        .query_row([hash.as_str()], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT refcount FROM blobs WHERE hash = ?1")?
+            .query_row([hash.as_str()], |r| r.get(0))
+            .optional()?,
+    )
 }

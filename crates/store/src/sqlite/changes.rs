@@ -7,7 +7,11 @@ use crate::error::Result;
 use crate::types::{AccountId, MailboxId};
 
 pub(crate) fn change_log_head(c: &Connection) -> Result<i64> {
-    Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM change_log", [], |r| r.get(0))?)
+    Ok(
+        c.query_row("SELECT COALESCE(MAX(seq), 0) FROM change_log", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 pub(crate) fn change_log_since(c: &Connection, since: i64) -> Result<Vec<(i64, Change)>> {
@@ -32,7 +36,9 @@ pub(crate) fn change_log_since(c: &Connection, since: i64) -> Result<Vec<(i64, C
                     account: AccountId(a),
                     mailbox: MailboxId(m),
                 },
-                ("mailbox_list", Some(a), _) => Change::MailboxList { account: AccountId(a) },
+                ("mailbox_list", Some(a), _) => Change::MailboxList {
+                    account: AccountId(a),
+                },
                 ("queue", _, _) => Change::Queue,
                 _ => return None,
             };

@@ -2,10 +2,10 @@
 
 use rusqlite::Connection;
 
+use crate::NewQueuedMessage;
 use crate::api::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 use crate::error::{Result, StoreError};
 use crate::types::{AccountId, MailboxId};
-use crate::NewQueuedMessage;
 
 /// Resolves the mailbox a target goes to: the named one if it exists, else INBOX.
 fn target_mailbox(c: &Connection, t: &LocalTarget) -> Result<MailboxId> {
@@ -22,9 +22,7 @@ fn target_mailbox(c: &Connection, t: &LocalTarget) -> Result<MailboxId> {
 fn check_quota(c: &Connection, account: AccountId, size: u64) -> Result<()> {
     let (quota, used) = super::messages::quota_of(c, account.0)?;
     if quota > 0 && used.saturating_add(size) > quota {
-        return Err(StoreError::Conflict(format!(
-            "mailbox full: quota {quota} bytes, {used} used, message {size}"
-        )));
+        return Err(StoreError::OverQuota);
     }
     Ok(())
 }
@@ -48,7 +46,13 @@ pub(crate) fn deliver(
     }
     let accepted = plan.iter().filter(|p| p.is_ok()).count() as i64;
     let message = if accepted > 0 {
-        Some(super::messages::insert(c, &m.blob, &m.structure, m.received_at, accepted)?)
+        Some(super::messages::insert(
+            c,
+            &m.blob,
+            &m.structure,
+            m.received_at,
+            accepted,
+        )?)
     } else {
         None
     };
@@ -56,7 +60,15 @@ pub(crate) fn deliver(
     for (t, decided) in local.iter().zip(plan) {
         let entry = match (decided, message) {
             (Ok(mailbox), Some(msg)) => {
-                let a = super::messages::append_entry(c, mailbox, msg, m.blob.size, t.flags, &t.keywords, m.received_at)?;
+                let a = super::messages::append_entry(
+                    c,
+                    mailbox,
+                    msg,
+                    m.blob.size,
+                    t.flags,
+                    &t.keywords,
+                    m.received_at,
+                )?;
                 Ok(DeliveredEntry {
                     account: t.account,
                     mailbox,

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Result, StoreError};
 use crate::types::{AccountId, DEFAULT_MAILBOXES, Mailbox, MailboxId};
 
-pub(crate) const COLUMNS: &str =
-    "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed";
+pub(crate) const COLUMNS: &str = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, \
+     EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name)";
 
 pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Mailbox> {
     Ok(Mailbox {
@@ -24,7 +24,11 @@ pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Mailbox> {
 /// A UIDVALIDITY that no mailbox ever had: the current time, or one more than the last.
 fn next_uidvalidity(c: &Connection) -> Result<u32> {
     let last: i64 = c
-        .query_row("SELECT value FROM counters WHERE name = 'uidvalidity'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'uidvalidity'",
+            [],
+            |r| r.get(0),
+        )
         .optional()?
         .unwrap_or(0);
     let now = super::now() & 0xFFFF_FFFF;
@@ -40,29 +44,113 @@ fn next_uidvalidity(c: &Connection) -> Result<u32> {
     Ok(next as u32)
 }
 
-pub(crate) fn create(c: &Connection, account: AccountId, name: &str, special_use: Option<&str>) -> Result<Mailbox> {
+pub(crate) fn create(
+    c: &Connection,
+    account: AccountId,
+    name: &str,
+    special_use: Option<&str>,
+) -> Result<Mailbox> {
     if get(c, account, name)?.is_some() {
-        return Err(StoreError::Conflict(format!("mailbox {name} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "mailbox {name} already exists"
+        )));
     }
     let uidvalidity = next_uidvalidity(c)?;
     c.execute(
         "INSERT INTO mailboxes (account_id, name, uidvalidity, special_use) VALUES (?1, ?2, ?3, ?4)",
         params![account.0, name, uidvalidity, special_use],
     )?;
+
     get_by_id(c, MailboxId(c.last_insert_rowid()))?.ok_or(StoreError::NotFound("mailbox"))
 }
 
 pub(crate) fn create_defaults(c: &Connection, account: AccountId) -> Result<()> {
     create(c, account, "INBOX", None)?;
+    subscribe(c, account, "INBOX", true)?;
     for (name, special) in DEFAULT_MAILBOXES {
         create(c, account, name, Some(special))?;
+        subscribe(c, account, name, true)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn subscribe(c: &Connection, account: AccountId, name: &str, on: bool) -> Result<()> {
+    if on {
+        c.execute(
+            "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?1, ?2)",
+            params![account.0, name],
+        )?;
+    } else {
+        c.execute(
+            "DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2",
+            params![account.0, name],
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn subscriptions(c: &Connection, account: AccountId) -> Result<Vec<String>> {
+    let mut st =
+        c.prepare_cached("SELECT name FROM subscriptions WHERE account_id = ?1 ORDER BY name")?;
+    let rows = st
+        .query_map([account.0], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Renames `old` to `new` and every `old/...` to `new/...`. INBOX is special
+/// (RFC 9051 §6.3.6): its messages move to a new mailbox and INBOX stays, empty.
+pub(crate) fn rename(c: &Connection, account: AccountId, old: &str, new: &str) -> Result<()> {
+    let src = get(c, account, old)?.ok_or(StoreError::NotFound("mailbox"))?;
+    if get(c, account, new)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "mailbox {new} already exists"
+        )));
+    }
+    if old == "INBOX" {
+        let dst = create(c, account, new, None)?;
+        let uids: Vec<u32> = c
+            .prepare_cached("SELECT uid FROM mailbox_entries WHERE mailbox_id = ?1 ORDER BY uid")?
+            .query_map([src.id.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        super::entries::move_entries(c, src.id, &uids, dst.id)?;
+        return Ok(());
+    }
+    let children: Vec<(i64, String)> = c
+        .prepare_cached(
+            "SELECT id, name FROM mailboxes WHERE account_id = ?1 AND substr(name, 1, ?3) = ?2",
+        )?
+        .query_map(
+            params![account.0, format!("{old}/"), old.len() as i64 + 1],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut moves = vec![(src.id.0, new.to_string())];
+    for (id, name) in children {
+        moves.push((id, format!("{new}{}", &name[old.len()..])));
+    }
+    for (_, target) in &moves[1..] {
+        if get(c, account, target)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "mailbox {target} already exists"
+            )));
+        }
+    }
+    for (id, target) in moves {
+        // A renamed mailbox keeps its UIDs, so its UIDVALIDITY stays too.
+        c.execute(
+            "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
+            params![id, target],
+        )?;
     }
     Ok(())
 }
 
 pub(crate) fn get(c: &Connection, account: AccountId, name: &str) -> Result<Option<Mailbox>> {
     let sql = format!("SELECT {COLUMNS} FROM mailboxes WHERE account_id = ?1 AND name = ?2");
-    Ok(c.prepare_cached(&sql)?.query_row(params![account.0, name], row).optional()?)
+    Ok(c.prepare_cached(&sql)?
+        .query_row(params![account.0, name], row)
+        .optional()?)
 }
 
 pub(crate) fn get_by_id(c: &Connection, id: MailboxId) -> Result<Option<Mailbox>> {
@@ -73,7 +161,9 @@ pub(crate) fn get_by_id(c: &Connection, id: MailboxId) -> Result<Option<Mailbox>
 pub(crate) fn list(c: &Connection, account: AccountId) -> Result<Vec<Mailbox>> {
     let sql = format!("SELECT {COLUMNS} FROM mailboxes WHERE account_id = ?1 ORDER BY name");
     let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map([account.0], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st
+        .query_map([account.0], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -86,7 +176,11 @@ pub(crate) fn delete_with_entries(c: &Connection, id: MailboxId) -> Result<()> {
         )?
         .query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let account: i64 = c.query_row("SELECT account_id FROM mailboxes WHERE id = ?1", [id.0], |r| r.get(0))?;
+    let account: i64 = c.query_row(
+        "SELECT account_id FROM mailboxes WHERE id = ?1",
+        [id.0],
+        |r| r.get(0),
+    )?;
     let freed: i64 = entries.iter().map(|e| e.1).sum();
     c.execute("DELETE FROM mailbox_entries WHERE mailbox_id = ?1", [id.0])?;
     c.execute("DELETE FROM expunged WHERE mailbox_id = ?1", [id.0])?;
@@ -99,4 +193,13 @@ pub(crate) fn delete_with_entries(c: &Connection, id: MailboxId) -> Result<()> {
         super::messages::release(c, message, 1)?;
     }
     Ok(())
+}
+
+/// Deletes a mailbox by name (never INBOX).
+pub(crate) fn delete(c: &Connection, account: AccountId, name: &str) -> Result<()> {
+    if name == "INBOX" {
+        return Err(StoreError::Conflict("INBOX cannot be deleted".into()));
+    }
+    let mb = get(c, account, name)?.ok_or(StoreError::NotFound("mailbox"))?;
+    delete_with_entries(c, mb.id)
 }

@@ -8,7 +8,13 @@ use crate::error::{Result, StoreError};
 use crate::types::{MailboxId, MessageId};
 
 /// Inserts a message row for `blob` with `refs` references and takes a blob reference.
-pub(crate) fn insert(c: &Connection, blob: &StoredBlob, structure: &[u8], received_at: i64, refs: i64) -> Result<MessageId> {
+pub(crate) fn insert(
+    c: &Connection,
+    blob: &StoredBlob,
+    structure: &[u8],
+    received_at: i64,
+    refs: i64,
+) -> Result<MessageId> {
     super::blobs::incref(c, blob)?;
     c.prepare_cached(
         "INSERT INTO messages (blob_hash, size, received_at, structure, refcount) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -23,7 +29,8 @@ pub(crate) fn release(c: &Connection, message: i64, n: i64) -> Result<()> {
         .prepare_cached("SELECT refcount, blob_hash FROM messages WHERE id = ?1")?
         .query_row([message], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if refs - n <= 0 {
-        c.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute([message])?;
+        c.prepare_cached("DELETE FROM messages WHERE id = ?1")?
+            .execute([message])?;
         super::blobs::decref(c, &hash, 1)?;
     } else {
         c.prepare_cached("UPDATE messages SET refcount = refcount - ?2 WHERE id = ?1")?

@@ -60,10 +60,16 @@ CREATE TABLE mailboxes (
     uidnext         INTEGER NOT NULL DEFAULT 1,
     highestmodseq   INTEGER NOT NULL DEFAULT 1,
     special_use     TEXT,
-    subscribed      INTEGER NOT NULL DEFAULT 1,
     first_recent_uid INTEGER NOT NULL DEFAULT 1,
     UNIQUE (account_id, name)
 );
+
+-- IMAP subscriptions are by name: a subscribed name may not exist (RFC 9051 §6.3.7).
+CREATE TABLE subscriptions (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
 
 -- Content-addressed blobs: the file blobs/<hash[0..2]>/<hash>. refcount counts the
 -- messages and queue messages that use the blob; zero_since says since when it is unused.
@@ -196,7 +202,11 @@ pub(crate) fn run(conn: &mut Connection) -> Result<()> {
         txn.commit()?;
         tracing::info!(version, "store: applied migration");
     }
-    let newest: u32 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let newest: u32 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if newest > known {
         return Err(StoreError::Corrupt(format!(

@@ -7,9 +7,10 @@
 
 pub(crate) mod accounts;
 pub(crate) mod blobs;
-pub(crate) mod delivery;
 mod changes;
+pub(crate) mod delivery;
 pub(crate) mod domains;
+pub(crate) mod entries;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
 mod migrations;

@@ -29,7 +29,12 @@ pub(crate) fn enqueue(c: &Connection, blob: &StoredBlob, m: &NewQueuedMessage) -
         "INSERT INTO queue_recipients (queue_id, recipient, domain, orcpt, notify, next_attempt) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for QueuedRecipient { address, orcpt, notify } in &m.recipients {
+    for QueuedRecipient {
+        address,
+        orcpt,
+        notify,
+    } in &m.recipients
+    {
         let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         ins.execute(params![id, address, domain, orcpt, notify, now])?;
     }
@@ -38,5 +43,9 @@ pub(crate) fn enqueue(c: &Connection, blob: &StoredBlob, m: &NewQueuedMessage) -
 
 /// Number of recipients not yet delivered or failed.
 pub(crate) fn pending_count(c: &Connection) -> Result<i64> {
-    Ok(c.query_row("SELECT COUNT(*) FROM queue_recipients WHERE status = 'queued'", [], |r| r.get(0))?)
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM queue_recipients WHERE status = 'queued'",
+        [],
+        |r| r.get(0),
+    )?)
 }

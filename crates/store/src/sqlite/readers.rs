@@ -37,11 +37,20 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let idle = self.idle.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let conn = idle.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
+            let conn = idle
+                .lock()
+                .map_err(|_| StoreError::Closed)?
+                .pop()
+                .ok_or(StoreError::Closed)?;
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)));
             if let Ok(mut pool) = idle.lock() {
                 pool.push(conn);

@@ -103,7 +103,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             return;
         }
     };
-    let completions: Vec<Completion> = batch.into_iter().map(|job| run_in_savepoint(&txn, job)).collect();
+    let completions: Vec<Completion> = batch
+        .into_iter()
+        .map(|job| run_in_savepoint(&txn, job))
+        .collect();
     match txn.commit() {
         Ok(()) => completions.into_iter().for_each(|c| c(Ok(()))),
         Err(e) => {
