@@ -41,11 +41,23 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Io { file, message } => write!(f, "{}: cannot read: {message}", file.display()),
-            ConfigError::At { file, line, key, message } if key.is_empty() => {
+            ConfigError::Io { file, message } => {
+                write!(f, "{}: cannot read: {message}", file.display())
+            }
+            ConfigError::At {
+                file,
+                line,
+                key,
+                message,
+            } if key.is_empty() => {
                 write!(f, "{}:{line}: {message}", file.display())
             }
-            ConfigError::At { file, line, key, message } => {
+            ConfigError::At {
+                file,
+                line,
+                key,
+                message,
+            } => {
                 write!(f, "{}:{line}: key `{key}`: {message}", file.display())
             }
         }
@@ -63,7 +75,10 @@ pub(crate) fn from_toml(e: &toml::de::Error, text: &str, file: &Path) -> ConfigE
     let message = if let Some(rest) = raw.strip_prefix("unknown field `") {
         // serde: "unknown field `x`, expected one of `a`, `b`"
         let field = rest.split('`').next().unwrap_or_default();
-        let expected = rest.split_once(", expected ").map(|(_, x)| x).unwrap_or("no other keys");
+        let expected = rest
+            .split_once(", expected ")
+            .map(|(_, x)| x)
+            .unwrap_or("no other keys");
         if key.is_empty() || !key.ends_with(field) {
             key = field.to_string();
         }

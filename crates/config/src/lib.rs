@@ -62,8 +62,7 @@ impl Config {
 
     /// Parses and validates `text`, reporting errors against `file`.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
-            .map_err(|e| error::from_toml(&e, text, file))?;
+        let config: Config = toml::from_str(text).map_err(|e| error::from_toml(&e, text, file))?;
         let mut config = config;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         config.resolve_paths(&base);
@@ -77,35 +76,51 @@ impl Config {
     /// Returns the dotted key at fault and what is expected.
     fn validate(&self) -> Result<(), (String, String)> {
         let must_exist = |key: &str, p: &Option<PathBuf>| -> Result<(), (String, String)> {
-            if let Some(full) = p {
-                if !full.is_file() {
-                    return Err((
-                        key.to_string(),
-                        format!("file {} does not exist or is not a readable file", full.display()),
-                    ));
-                }
+            match p {
+                Some(full) if !full.is_file() => Err((
+                    key.to_string(),
+                    format!(
+                        "file {} does not exist or is not a readable file",
+                        full.display()
+                    ),
+                )),
+                _ => Ok(()),
             }
-            Ok(())
         };
         must_exist("tls.certificate", &self.tls.certificate)?;
         must_exist("tls.private_key", &self.tls.private_key)?;
         match (&self.tls.certificate, &self.tls.private_key) {
             (Some(_), None) => {
-                return Err(("tls.certificate".into(), "a certificate needs tls.private_key too".into()));
+                return Err((
+                    "tls.certificate".into(),
+                    "a certificate needs tls.private_key too".into(),
+                ));
             }
             (None, Some(_)) => {
-                return Err(("tls.private_key".into(), "a private key needs tls.certificate too".into()));
+                return Err((
+                    "tls.private_key".into(),
+                    "a private key needs tls.certificate too".into(),
+                ));
             }
             _ => {}
         }
         if self.server.hostname.trim().is_empty() {
-            return Err(("server.hostname".into(), "expected a host name such as mail.example.com".into()));
+            return Err((
+                "server.hostname".into(),
+                "expected a host name such as mail.example.com".into(),
+            ));
         }
         if self.smtp.max_recipients == 0 {
-            return Err(("smtp.max_recipients".into(), "expected a number of at least 1".into()));
+            return Err((
+                "smtp.max_recipients".into(),
+                "expected a number of at least 1".into(),
+            ));
         }
         if self.queue.retry_intervals.is_empty() {
-            return Err(("queue.retry_intervals".into(), "expected at least one interval such as \"5m\"".into()));
+            return Err((
+                "queue.retry_intervals".into(),
+                "expected at least one interval such as \"5m\"".into(),
+            ));
         }
         Ok(())
     }

@@ -20,7 +20,11 @@ pub(crate) fn span_of(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
     for (i, part) in parts.iter().enumerate() {
         let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
         if i + 1 == parts.len() {
-            return Some(if v.span().is_empty() { k.span() } else { v.span() });
+            return Some(if v.span().is_empty() {
+                k.span()
+            } else {
+                v.span()
+            });
         }
         match v.get_ref() {
             DeValue::Table(t) => table = t,
@@ -56,5 +60,9 @@ fn walk_table(t: &DeTable<'_>, offset: usize, path: &mut Vec<String>, found: &mu
 /// 1-based line number of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

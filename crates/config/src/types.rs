@@ -8,8 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// An IP network such as `192.168.0.0/16`; a bare address means a single host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,9 @@ impl<'de> Deserialize<'de> for Seconds {
         impl Visitor<'_> for V {
             type Value = Seconds;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as \"30s\", \"5m\", \"2h\" or \"5d\", or a number of seconds")
+                f.write_str(
+                    "a duration such as \"30s\", \"5m\", \"2h\" or \"5d\", or a number of seconds",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
                 u64::try_from(v)
@@ -142,7 +144,9 @@ impl FromStr for ByteSize {
 }
 
 fn bad_size(s: &str) -> String {
-    format!("invalid size \"{s}\": expected a number of bytes or a size such as \"512KiB\", \"25MiB\", \"1GB\"")
+    format!(
+        "invalid size \"{s}\": expected a number of bytes or a size such as \"512KiB\", \"25MiB\", \"1GB\""
+    )
 }
 
 impl<'de> Deserialize<'de> for ByteSize {
@@ -186,12 +190,19 @@ pub enum TlsVersion {
 impl FromStr for TlsVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().trim_start_matches("tls").trim_start_matches(['v', ' ']) {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .trim_start_matches("tls")
+            .trim_start_matches(['v', ' '])
+        {
             "1.0" | "1" => Ok(TlsVersion::Tls10),
             "1.1" => Ok(TlsVersion::Tls11),
             "1.2" => Ok(TlsVersion::Tls12),
             "1.3" => Ok(TlsVersion::Tls13),
-            _ => Err(format!("invalid TLS version \"{s}\": expected \"1.2\" or \"1.3\" (or \"1.0\"/\"1.1\" for legacy peers)")),
+            _ => Err(format!(
+                "invalid TLS version \"{s}\": expected \"1.2\" or \"1.3\" (or \"1.0\"/\"1.1\" for legacy peers)"
+            )),
         }
     }
 }

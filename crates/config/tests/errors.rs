@@ -12,7 +12,12 @@ fn assert_names(e: &ConfigError, line: usize, key: &str, expect: &str) {
     let shown = e.to_string();
     assert_eq!(e.line(), Some(line), "{shown}");
     assert_eq!(e.key(), Some(key), "{shown}");
-    assert!(shown.starts_with(&format!("/etc/pillarbox/pillarbox.toml:{line}: key `{key}`")), "{shown}");
+    assert!(
+        shown.starts_with(&format!(
+            "/etc/pillarbox/pillarbox.toml:{line}: key `{key}`"
+        )),
+        "{shown}"
+    );
     assert!(shown.contains(expect), "{shown} should contain {expect:?}");
 }
 
@@ -45,7 +50,12 @@ fn wrong_type() {
 #[test]
 fn bad_cidr() {
     let e = err("[network]\nlan = [\"10.0.0.0/8\",\n  \"192.168.1.0/33\"]\n");
-    assert_names(&e, 2, "network.lan", "expected a CIDR such as 192.168.0.0/16");
+    assert_names(
+        &e,
+        2,
+        "network.lan",
+        "expected a CIDR such as 192.168.0.0/16",
+    );
 }
 
 #[test]
@@ -91,7 +101,11 @@ fn relative_certificate_resolves_against_the_file() {
     std::fs::write(dir.path().join("cert.pem"), "x").unwrap();
     std::fs::write(dir.path().join("key.pem"), "x").unwrap();
     let file = dir.path().join("pillarbox.toml");
-    std::fs::write(&file, "[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\n",
+    )
+    .unwrap();
     let c = Config::load(&file).unwrap();
     assert_eq!(c.tls.certificate.unwrap(), dir.path().join("cert.pem"));
 }
@@ -100,7 +114,11 @@ fn relative_certificate_resolves_against_the_file() {
 fn toml_syntax_error() {
     let e = err("[server]\nhostname = \"unterminated\n");
     assert_eq!(e.line(), Some(2), "{e}");
-    assert!(e.to_string().starts_with("/etc/pillarbox/pillarbox.toml:2:"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/etc/pillarbox/pillarbox.toml:2:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -108,7 +126,11 @@ fn key_that_must_agree_with_another() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), "x").unwrap();
     let file = dir.path().join("p.toml");
-    std::fs::write(&file, "[tls]\nmin_version = \"1.2\"\ncertificate = \"cert.pem\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[tls]\nmin_version = \"1.2\"\ncertificate = \"cert.pem\"\n",
+    )
+    .unwrap();
     let e = Config::load(&file).unwrap_err();
     assert_eq!(e.line(), Some(3));
     assert_eq!(e.key(), Some("tls.certificate"));
@@ -118,5 +140,9 @@ fn key_that_must_agree_with_another() {
 #[test]
 fn unreadable_file_names_the_file() {
     let e = Config::load(Path::new("/nonexistent/pillarbox.toml")).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/pillarbox.toml: cannot read"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/pillarbox.toml: cannot read"),
+        "{e}"
+    );
 }

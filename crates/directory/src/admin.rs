@@ -8,14 +8,23 @@ use crate::{Directory, password};
 
 impl Directory {
     /// Creates `address` with `password` (hashed with argon2id) and `services`.
-    pub async fn add_account(&self, address: &str, password: &str, services: ServiceFlags) -> Result<Account, StoreError> {
+    pub async fn add_account(
+        &self,
+        address: &str,
+        password: &str,
+        services: ServiceFlags,
+    ) -> Result<Account, StoreError> {
         policy::validate_flags(&services).map_err(|d| StoreError::Conflict(d.to_string()))?;
         let hash = hash_blocking(password).await;
         self.store.account_create(address, &hash, services).await
     }
 
     /// Sets a new password.
-    pub async fn set_password(&self, account: &Account, password: &str) -> Result<Account, StoreError> {
+    pub async fn set_password(
+        &self,
+        account: &Account,
+        password: &str,
+    ) -> Result<Account, StoreError> {
         let hash = hash_blocking(password).await;
         self.store
             .account_update(
@@ -29,7 +38,11 @@ impl Directory {
     }
 
     /// Applies `update`, refusing flags the policy forbids (connector without IMAP).
-    pub async fn update_account(&self, account: &Account, update: AccountUpdate) -> Result<Account, StoreError> {
+    pub async fn update_account(
+        &self,
+        account: &Account,
+        update: AccountUpdate,
+    ) -> Result<Account, StoreError> {
         if let Some(flags) = &update.services {
             policy::validate_flags(flags).map_err(|d| StoreError::Conflict(d.to_string()))?;
         }

@@ -47,7 +47,12 @@ pub enum AuthError {
 
 impl Directory {
     /// Checks `creds` for `service` from `peer` and returns the account.
-    pub async fn authenticate(&self, creds: &Credentials, service: Service, peer: IpAddr) -> Result<Account, AuthError> {
+    pub async fn authenticate(
+        &self,
+        creds: &Credentials,
+        service: Service,
+        peer: IpAddr,
+    ) -> Result<Account, AuthError> {
         self.limiter.check(peer).map_err(AuthError::RateLimited)?;
         let account = self.store.account_get(creds.username.trim()).await?;
         let stored = account
@@ -95,7 +100,18 @@ impl Directory {
     }
 
     /// The service policy alone, for sessions that already know the account.
-    pub fn check_service(&self, account: &Account, service: Service, peer: IpAddr) -> Result<(), PolicyDenial> {
-        policy::check(&account.services, account.disabled, service, peer, &self.lan)
+    pub fn check_service(
+        &self,
+        account: &Account,
+        service: Service,
+        peer: IpAddr,
+    ) -> Result<(), PolicyDenial> {
+        policy::check(
+            &account.services,
+            account.disabled,
+            service,
+            peer,
+            &self.lan,
+        )
     }
 }

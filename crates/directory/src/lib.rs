@@ -45,7 +45,11 @@ impl Directory {
         Directory {
             store,
             lan,
-            limiter: LoginLimiter::new(auth.max_failures, auth.failure_window.get(), auth.lockout.get()),
+            limiter: LoginLimiter::new(
+                auth.max_failures,
+                auth.failure_window.get(),
+                auth.lockout.get(),
+            ),
         }
     }
 

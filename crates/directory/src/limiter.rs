@@ -59,7 +59,9 @@ impl LoginLimiter {
             return Ok(());
         }
         let now = Instant::now();
-        let Ok(map) = self.entries.lock() else { return Ok(()) };
+        let Ok(map) = self.entries.lock() else {
+            return Ok(());
+        };
         match map.get(&key(ip)).and_then(|e| e.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
@@ -72,11 +74,14 @@ impl LoginLimiter {
             return false;
         }
         let now = Instant::now();
-        let Ok(mut map) = self.entries.lock() else { return false };
+        let Ok(mut map) = self.entries.lock() else {
+            return false;
+        };
         if map.len() >= PRUNE_AT {
             let window = self.window;
             map.retain(|_, e| {
-                e.locked_until.is_some_and(|u| u > now) || e.failures.iter().any(|t| now - *t < window)
+                e.locked_until.is_some_and(|u| u > now)
+                    || e.failures.iter().any(|t| now - *t < window)
             });
         }
         let e = map.entry(key(ip)).or_default();

@@ -61,7 +61,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
     let pw = password.as_bytes();
     match scheme {
         Scheme::Argon2 => Argon2::default().verify_password(pw, hash).is_ok(),
-        Scheme::Sha512Crypt | Scheme::Sha256Crypt => ShaCrypt::default().verify_password(pw, hash).is_ok(),
+        Scheme::Sha512Crypt | Scheme::Sha256Crypt => {
+            ShaCrypt::default().verify_password(pw, hash).is_ok()
+        }
         Scheme::Bcrypt => bcrypt::verify(pw, hash).unwrap_or(false),
     }
 }
@@ -118,7 +120,10 @@ mod tests {
         for (stored, scheme) in DOVECOT {
             assert_eq!(scheme_of(stored).map(|s| s.0), Some(*scheme), "{stored}");
             assert!(verify("correct horse", stored), "right password, {stored}");
-            assert!(!verify("correct horse battery", stored), "wrong password, {stored}");
+            assert!(
+                !verify("correct horse battery", stored),
+                "wrong password, {stored}"
+            );
             assert!(!verify("", stored), "empty password, {stored}");
             assert!(needs_rehash(stored), "{stored}");
             // Without the {SCHEME} prefix the crypt form is recognised by its shape.
@@ -130,7 +135,10 @@ mod tests {
     #[test]
     fn mismatched_or_unknown_schemes_never_verify() {
         let sha512 = DOVECOT[0].0.split_once('}').unwrap().1;
-        assert!(!verify("correct horse", &format!("{{SHA256-CRYPT}}{sha512}")));
+        assert!(!verify(
+            "correct horse",
+            &format!("{{SHA256-CRYPT}}{sha512}")
+        ));
         assert!(!verify("correct horse", "{PLAIN}correct horse"));
         assert!(!verify("correct horse", "correct horse"));
         assert!(!verify("x", ""));

@@ -66,7 +66,13 @@ impl fmt::Display for PolicyDenial {
 impl std::error::Error for PolicyDenial {}
 
 /// Decides whether an account with `flags` may use `service` from `peer`.
-pub fn check(flags: &ServiceFlags, disabled: bool, service: Service, peer: IpAddr, lan: &IpRanges) -> Result<(), PolicyDenial> {
+pub fn check(
+    flags: &ServiceFlags,
+    disabled: bool,
+    service: Service,
+    peer: IpAddr,
+    lan: &IpRanges,
+) -> Result<(), PolicyDenial> {
     if disabled {
         return Err(PolicyDenial::AccountDisabled);
     }
@@ -148,7 +154,10 @@ mod tests {
                             } else {
                                 Ok(())
                             };
-                            assert_eq!(got, want, "{service} enabled={enabled} lan_only={lan_only} peer={peer}");
+                            assert_eq!(
+                                got, want,
+                                "{service} enabled={enabled} lan_only={lan_only} peer={peer}"
+                            );
                         }
                     }
                 }
@@ -174,9 +183,19 @@ mod tests {
             ..ServiceFlags::default()
         };
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(check(&flags, false, Service::Connector, peer, &lan()), Err(PolicyDenial::ConnectorNeedsImap));
-        assert_eq!(validate_flags(&flags), Err(PolicyDenial::ConnectorNeedsImap));
-        assert!(PolicyDenial::ConnectorNeedsImap.to_string().contains("requires IMAP"));
+        assert_eq!(
+            check(&flags, false, Service::Connector, peer, &lan()),
+            Err(PolicyDenial::ConnectorNeedsImap)
+        );
+        assert_eq!(
+            validate_flags(&flags),
+            Err(PolicyDenial::ConnectorNeedsImap)
+        );
+        assert!(
+            PolicyDenial::ConnectorNeedsImap
+                .to_string()
+                .contains("requires IMAP")
+        );
     }
 
     #[test]
@@ -186,15 +205,24 @@ mod tests {
             connector: true,
             ..ServiceFlags::default()
         };
-        assert_eq!(check(&on, false, Service::Connector, peer_out, &lan()), Ok(()));
+        assert_eq!(
+            check(&on, false, Service::Connector, peer_out, &lan()),
+            Ok(())
+        );
         let off = ServiceFlags::default();
-        assert_eq!(check(&off, false, Service::Connector, peer_out, &lan()), Err(PolicyDenial::Disabled(Service::Connector)));
+        assert_eq!(
+            check(&off, false, Service::Connector, peer_out, &lan()),
+            Err(PolicyDenial::Disabled(Service::Connector))
+        );
         let lan_only = ServiceFlags {
             connector: true,
             imap_lan_only: true,
             ..ServiceFlags::default()
         };
-        assert!(matches!(check(&lan_only, false, Service::Connector, peer_out, &lan()), Err(PolicyDenial::LanOnly { .. })));
+        assert!(matches!(
+            check(&lan_only, false, Service::Connector, peer_out, &lan()),
+            Err(PolicyDenial::LanOnly { .. })
+        ));
     }
 
     #[test]
@@ -204,15 +232,32 @@ mod tests {
             multipop: false,
             ..ServiceFlags::default()
         };
-        assert_eq!(check(&off, false, Service::Collection, peer, &lan()), Err(PolicyDenial::Disabled(Service::Collection)));
-        assert_eq!(check(&ServiceFlags::default(), true, Service::Imap, peer, &lan()), Err(PolicyDenial::AccountDisabled));
+        assert_eq!(
+            check(&off, false, Service::Collection, peer, &lan()),
+            Err(PolicyDenial::Disabled(Service::Collection))
+        );
+        assert_eq!(
+            check(&ServiceFlags::default(), true, Service::Imap, peer, &lan()),
+            Err(PolicyDenial::AccountDisabled)
+        );
     }
 
     #[test]
     fn reasons_say_why() {
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        let text = PolicyDenial::LanOnly { service: Service::Pop3, peer }.to_string();
-        assert!(text.contains("POP3") && text.contains("only from the local network") && text.contains("203.0.113.9"));
-        assert_eq!(PolicyDenial::Disabled(Service::Imap).to_string(), "IMAP access is disabled for this account");
+        let text = PolicyDenial::LanOnly {
+            service: Service::Pop3,
+            peer,
+        }
+        .to_string();
+        assert!(
+            text.contains("POP3")
+                && text.contains("only from the local network")
+                && text.contains("203.0.113.9")
+        );
+        assert_eq!(
+            PolicyDenial::Disabled(Service::Imap).to_string(),
+            "IMAP access is disabled for this account"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub enum Resolution {
     /// The domain is local but nothing answers for this address.
     Unknown,
     /// Deliver to these local accounts and forward to these remote addresses.
-    Deliver { local: Vec<Account>, remote: Vec<String> },
+    Deliver {
+        local: Vec<Account>,
+        remote: Vec<String>,
+    },
 }
 
 impl Directory {
@@ -37,7 +40,8 @@ impl Directory {
         let mut local = Vec::new();
         let mut remote = Vec::new();
         let mut seen = HashSet::new();
-        self.expand(address, 0, &mut seen, &mut local, &mut remote).await?;
+        self.expand(address, 0, &mut seen, &mut local, &mut remote)
+            .await?;
         if local.is_empty() && remote.is_empty() {
             return Ok(Resolution::Unknown);
         }
@@ -100,7 +104,10 @@ impl Directory {
         let Some((lp, domain)) = address.rsplit_once('@') else {
             return Ok(false);
         };
-        let base = lp.split_once(SUBADDRESS_DELIMITER).map(|(b, _)| b).unwrap_or(lp);
+        let base = lp
+            .split_once(SUBADDRESS_DELIMITER)
+            .map(|(b, _)| b)
+            .unwrap_or(lp);
         if format!("{base}@{domain}").eq_ignore_ascii_case(&own) {
             return Ok(true);
         }

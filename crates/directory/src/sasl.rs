@@ -39,7 +39,9 @@ impl Mechanism {
 pub enum SaslError {
     #[error("malformed SASL response")]
     Malformed,
-    #[error("authorization identity differs from the login name (proxy authorization is not supported)")]
+    #[error(
+        "authorization identity differs from the login name (proxy authorization is not supported)"
+    )]
     AuthzidNotAllowed,
     #[error("credentials are not valid UTF-8")]
     NotUtf8,
@@ -112,7 +114,9 @@ impl Exchange {
 /// RFC 4616 §2: `[authzid] NUL authcid NUL passwd`.
 fn plain(data: &[u8]) -> Step {
     let mut parts = data.split(|&b| b == 0);
-    let (Some(authz), Some(authc), Some(pass), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(authz), Some(authc), Some(pass), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Step::Failed(SaslError::Malformed);
     };
     let (Ok(authz), Ok(username), Ok(password)) = (
@@ -148,7 +152,10 @@ mod tests {
         assert_eq!(s, creds("bob@example.test", "pw"));
         let (mut ex, s) = Exchange::start(Mechanism::Plain, None);
         assert_eq!(s, Step::Challenge(vec![]));
-        assert_eq!(ex.step(b"bob@example.test\0bob@example.test\0pw"), creds("bob@example.test", "pw"));
+        assert_eq!(
+            ex.step(b"bob@example.test\0bob@example.test\0pw"),
+            creds("bob@example.test", "pw")
+        );
     }
 
     #[test]

@@ -36,17 +36,42 @@ fn ip(s: &str) -> IpAddr {
 async fn argon2id_account_right_and_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
     let d = directory(dir.path(), 100).await;
-    d.add_account("alice@example.test", "s3cret", ServiceFlags::default()).await.unwrap();
-    let a = d.authenticate(&creds("alice@example.test", "s3cret"), Service::Imap, ip(LAN)).await.unwrap();
+    d.add_account("alice@example.test", "s3cret", ServiceFlags::default())
+        .await
+        .unwrap();
+    let a = d
+        .authenticate(
+            &creds("alice@example.test", "s3cret"),
+            Service::Imap,
+            ip(LAN),
+        )
+        .await
+        .unwrap();
     assert_eq!(a.address(), "alice@example.test");
     // Case-insensitive login name.
-    d.authenticate(&creds("Alice@Example.TEST", "s3cret"), Service::Imap, ip(LAN)).await.unwrap();
+    d.authenticate(
+        &creds("Alice@Example.TEST", "s3cret"),
+        Service::Imap,
+        ip(LAN),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        d.authenticate(&creds("alice@example.test", "wrong"), Service::Imap, ip(LAN)).await,
+        d.authenticate(
+            &creds("alice@example.test", "wrong"),
+            Service::Imap,
+            ip(LAN)
+        )
+        .await,
         Err(AuthError::InvalidCredentials)
     ));
     assert!(matches!(
-        d.authenticate(&creds("nobody@example.test", "s3cret"), Service::Imap, ip(LAN)).await,
+        d.authenticate(
+            &creds("nobody@example.test", "s3cret"),
+            Service::Imap,
+            ip(LAN)
+        )
+        .await,
         Err(AuthError::InvalidCredentials)
     ));
 }
@@ -62,12 +87,29 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
     ];
     for (i, hash) in imported.iter().enumerate() {
         let user = format!("u{i}@example.test");
-        d.store().account_create(&user, hash, ServiceFlags::default()).await.unwrap();
-        assert!(d.authenticate(&creds(&user, "wrong horse"), Service::Pop3, ip(LAN)).await.is_err());
-        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN)).await.unwrap();
-        let stored = d.store().account_get(&user).await.unwrap().unwrap().password_hash;
+        d.store()
+            .account_create(&user, hash, ServiceFlags::default())
+            .await
+            .unwrap();
+        assert!(
+            d.authenticate(&creds(&user, "wrong horse"), Service::Pop3, ip(LAN))
+                .await
+                .is_err()
+        );
+        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN))
+            .await
+            .unwrap();
+        let stored = d
+            .store()
+            .account_get(&user)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash;
         assert!(stored.starts_with("$argon2id$"), "rehashed: {stored}");
-        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN)).await.unwrap();
+        d.authenticate(&creds(&user, "correct horse"), Service::Pop3, ip(LAN))
+            .await
+            .unwrap();
     }
 }
 
@@ -75,20 +117,32 @@ async fn imported_hashes_verify_and_are_upgraded_to_argon2id() {
 async fn failure_limit_refuses_one_ip_while_another_gets_through() {
     let dir = tempfile::tempdir().unwrap();
     let d = directory(dir.path(), 3).await;
-    d.add_account("bob@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    d.add_account("bob@example.test", "pw", ServiceFlags::default())
+        .await
+        .unwrap();
     let attacker = ip("192.0.2.50");
     for _ in 0..3 {
         assert!(matches!(
-            d.authenticate(&creds("bob@example.test", "guess"), Service::Imap, attacker).await,
+            d.authenticate(&creds("bob@example.test", "guess"), Service::Imap, attacker)
+                .await,
             Err(AuthError::InvalidCredentials)
         ));
     }
     // Now even the right password is refused from that address...
-    let err = d.authenticate(&creds("bob@example.test", "pw"), Service::Imap, attacker).await.unwrap_err();
+    let err = d
+        .authenticate(&creds("bob@example.test", "pw"), Service::Imap, attacker)
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::RateLimited(_)));
     assert!(err.to_string().contains("too many failed logins"));
     // ...while another address logs in.
-    d.authenticate(&creds("bob@example.test", "pw"), Service::Imap, ip("192.0.2.51")).await.unwrap();
+    d.authenticate(
+        &creds("bob@example.test", "pw"),
+        Service::Imap,
+        ip("192.0.2.51"),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -100,7 +154,9 @@ async fn policy_is_applied_after_a_correct_password_only() {
         imap_lan_only: true,
         ..ServiceFlags::default()
     };
-    d.add_account("carol@example.test", "pw", flags).await.unwrap();
+    d.add_account("carol@example.test", "pw", flags)
+        .await
+        .unwrap();
     let c = creds("carol@example.test", "pw");
     assert!(matches!(
         d.authenticate(&c, Service::Pop3, ip(LAN)).await,
@@ -113,7 +169,8 @@ async fn policy_is_applied_after_a_correct_password_only() {
     d.authenticate(&c, Service::Imap, ip(LAN)).await.unwrap();
     // A wrong password never reveals the policy.
     assert!(matches!(
-        d.authenticate(&creds("carol@example.test", "x"), Service::Pop3, ip(LAN)).await,
+        d.authenticate(&creds("carol@example.test", "x"), Service::Pop3, ip(LAN))
+            .await,
         Err(AuthError::InvalidCredentials)
     ));
 }
@@ -127,9 +184,15 @@ async fn connector_cannot_be_enabled_without_imap() {
         connector: true,
         ..ServiceFlags::default()
     };
-    let err = d.add_account("dave@example.test", "pw", bad).await.unwrap_err();
+    let err = d
+        .add_account("dave@example.test", "pw", bad)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("requires IMAP"), "{err}");
-    let a = d.add_account("dave@example.test", "pw", ServiceFlags::default()).await.unwrap();
+    let a = d
+        .add_account("dave@example.test", "pw", ServiceFlags::default())
+        .await
+        .unwrap();
     let err = d
         .update_account(
             &a,
@@ -148,36 +211,87 @@ async fn resolution_of_accounts_aliases_subaddresses_and_catch_all() {
     let dir = tempfile::tempdir().unwrap();
     let d = directory(dir.path(), 100).await;
     let s = d.store();
-    let alice = d.add_account("alice@example.test", "pw", ServiceFlags::default()).await.unwrap();
-    let bob = d.add_account("bob@example.test", "pw", ServiceFlags::default()).await.unwrap();
-    s.alias_create("sales@example.test", "alice@example.test").await.unwrap();
-    s.alias_create("sales@example.test", "bob@example.test").await.unwrap();
-    s.alias_create("sales@example.test", "partner@remote.example").await.unwrap();
-    s.alias_create("loop1@example.test", "loop2@example.test").await.unwrap();
-    s.alias_create("loop2@example.test", "loop1@example.test").await.unwrap();
+    let alice = d
+        .add_account("alice@example.test", "pw", ServiceFlags::default())
+        .await
+        .unwrap();
+    let bob = d
+        .add_account("bob@example.test", "pw", ServiceFlags::default())
+        .await
+        .unwrap();
+    s.alias_create("sales@example.test", "alice@example.test")
+        .await
+        .unwrap();
+    s.alias_create("sales@example.test", "bob@example.test")
+        .await
+        .unwrap();
+    s.alias_create("sales@example.test", "partner@remote.example")
+        .await
+        .unwrap();
+    s.alias_create("loop1@example.test", "loop2@example.test")
+        .await
+        .unwrap();
+    s.alias_create("loop2@example.test", "loop1@example.test")
+        .await
+        .unwrap();
 
     let ids = |r: Resolution| match r {
-        Resolution::Deliver { local, remote } => (local.into_iter().map(|a| a.id).collect::<Vec<_>>(), remote),
+        Resolution::Deliver { local, remote } => {
+            (local.into_iter().map(|a| a.id).collect::<Vec<_>>(), remote)
+        }
         other => panic!("{other:?}"),
     };
-    assert_eq!(ids(d.resolve("alice@example.test").await.unwrap()), (vec![alice.id], vec![]));
-    assert_eq!(ids(d.resolve("ALICE+news@Example.test").await.unwrap()), (vec![alice.id], vec![]));
+    assert_eq!(
+        ids(d.resolve("alice@example.test").await.unwrap()),
+        (vec![alice.id], vec![])
+    );
+    assert_eq!(
+        ids(d.resolve("ALICE+news@Example.test").await.unwrap()),
+        (vec![alice.id], vec![])
+    );
     assert_eq!(
         ids(d.resolve("sales@example.test").await.unwrap()),
-        (vec![alice.id, bob.id], vec!["partner@remote.example".to_string()])
+        (
+            vec![alice.id, bob.id],
+            vec!["partner@remote.example".to_string()]
+        )
     );
-    assert_eq!(d.resolve("nobody@example.test").await.unwrap(), Resolution::Unknown);
-    assert_eq!(d.resolve("loop1@example.test").await.unwrap(), Resolution::Unknown);
-    assert_eq!(d.resolve("x@elsewhere.example").await.unwrap(), Resolution::NotLocal);
+    assert_eq!(
+        d.resolve("nobody@example.test").await.unwrap(),
+        Resolution::Unknown
+    );
+    assert_eq!(
+        d.resolve("loop1@example.test").await.unwrap(),
+        Resolution::Unknown
+    );
+    assert_eq!(
+        d.resolve("x@elsewhere.example").await.unwrap(),
+        Resolution::NotLocal
+    );
 
-    s.alias_create("*@example.test", "bob@example.test").await.unwrap();
-    assert_eq!(ids(d.resolve("nobody@example.test").await.unwrap()), (vec![bob.id], vec![]));
+    s.alias_create("*@example.test", "bob@example.test")
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(d.resolve("nobody@example.test").await.unwrap()),
+        (vec![bob.id], vec![])
+    );
     // The catch-all does not override a real account.
-    assert_eq!(ids(d.resolve("alice@example.test").await.unwrap()), (vec![alice.id], vec![]));
+    assert_eq!(
+        ids(d.resolve("alice@example.test").await.unwrap()),
+        (vec![alice.id], vec![])
+    );
 
     assert!(d.may_send_as(&alice, "alice@example.test").await.unwrap());
-    assert!(d.may_send_as(&alice, "alice+tag@example.test").await.unwrap());
+    assert!(
+        d.may_send_as(&alice, "alice+tag@example.test")
+            .await
+            .unwrap()
+    );
     assert!(d.may_send_as(&alice, "sales@example.test").await.unwrap());
     assert!(!d.may_send_as(&alice, "bob@example.test").await.unwrap());
-    assert!(!d.may_send_as(&alice, "ceo@example.test").await.unwrap(), "catch-all is not a sender identity");
+    assert!(
+        !d.may_send_as(&alice, "ceo@example.test").await.unwrap(),
+        "catch-all is not a sender identity"
+    );
 }

@@ -57,7 +57,11 @@ impl ConnectionLimits {
 
     /// Takes a slot for a connection from `ip`, or says which limit refuses it.
     pub fn admit(&self, ip: IpAddr) -> Result<ConnectionPermit, LimitRefusal> {
-        let total = self.total.clone().try_acquire_owned().map_err(|_| LimitRefusal::Total)?;
+        let total = self
+            .total
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| LimitRefusal::Total)?;
         let mut map = self.per_ip.lock().map_err(|_| LimitRefusal::Total)?;
         let n = map.entry(ip).or_insert(0);
         if *n >= self.max_per_ip {
@@ -73,7 +77,10 @@ impl ConnectionLimits {
 
     /// Connections open now from `ip`.
     pub fn open_from(&self, ip: IpAddr) -> usize {
-        self.per_ip.lock().map(|m| m.get(&ip).copied().unwrap_or(0)).unwrap_or(0)
+        self.per_ip
+            .lock()
+            .map(|m| m.get(&ip).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 }
 

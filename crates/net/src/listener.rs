@@ -76,8 +76,12 @@ pub struct AcceptContext {
 }
 
 /// Runs the accept loop of `listener` until shutdown; each connection runs `handler`.
-pub async fn serve<H, Fut>(listener: TcpListener, spec: ListenerSpec, ctx: AcceptContext, handler: H)
-where
+pub async fn serve<H, Fut>(
+    listener: TcpListener,
+    spec: ListenerSpec,
+    ctx: AcceptContext,
+    handler: H,
+) where
     H: Fn(Connection) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -132,11 +136,16 @@ where
 }
 
 /// Wraps the socket in TLS for implicit-TLS listeners.
-async fn establish(tcp: TcpStream, spec: &ListenerSpec, ctx: &AcceptContext) -> Option<(BoxedStream, Option<TlsInfo>)> {
+async fn establish(
+    tcp: TcpStream,
+    spec: &ListenerSpec,
+    ctx: &AcceptContext,
+) -> Option<(BoxedStream, Option<TlsInfo>)> {
     match spec.tls {
         TlsMode::Plain => Some((Box::new(tcp), None)),
         TlsMode::Implicit => {
-            match tokio::time::timeout(ctx.handshake_timeout, ctx.tls.acceptor().accept(tcp)).await {
+            match tokio::time::timeout(ctx.handshake_timeout, ctx.tls.acceptor().accept(tcp)).await
+            {
                 Ok(Ok(tls)) => {
                     let info = TlsInfo::from_common(tls.get_ref().1);
                     Some((Box::new(tls), Some(info)))
@@ -161,7 +170,8 @@ fn refuse(mut tcp: TcpStream, peer: SocketAddr, spec: &ListenerSpec, why: LimitR
     let plain = spec.tls == TlsMode::Plain;
     tokio::spawn(async move {
         if plain {
-            let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(line.as_bytes())).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), tcp.write_all(line.as_bytes())).await;
         }
         let _ = tcp.shutdown().await;
     });

@@ -43,7 +43,10 @@ impl Shutdown {
     pub async fn drain(&self, grace: Duration) -> usize {
         self.token.cancel();
         self.tracker.close();
-        if tokio::time::timeout(grace, self.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
             return self.tracker.len();
         }
         0

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pillarbox_config::{TlsSection, TlsVersion};
 use pillarbox_net::{
-    AcceptContext, ClientTls, ClientTlsMode, ConnectionLimits, ListenerSpec, ServerTls, Shutdown, TlsMode, serve,
+    AcceptContext, ClientTls, ClientTlsMode, ConnectionLimits, ListenerSpec, ServerTls, Shutdown,
+    TlsMode, serve,
 };
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,29 +28,43 @@ async fn start(tls: ServerTls) -> std::net::SocketAddr {
         tls: TlsMode::Implicit,
         refusal: "",
     };
-    tokio::spawn(serve(listener, spec, ctx, |mut conn: pillarbox_net::Connection| async move {
-        let _ = conn.stream.write_all(b"hello\r\n").await;
-        let _ = conn.stream.flush().await;
-        let mut buf = [0u8; 1];
-        let _ = conn.stream.read(&mut buf).await;
-    }));
+    tokio::spawn(serve(
+        listener,
+        spec,
+        ctx,
+        |mut conn: pillarbox_net::Connection| async move {
+            let _ = conn.stream.write_all(b"hello\r\n").await;
+            let _ = conn.stream.flush().await;
+            let mut buf = [0u8; 1];
+            let _ = conn.stream.read(&mut buf).await;
+        },
+    ));
     addr
 }
 
 /// Connects trusting exactly `ca_pem`, returns the greeting and the presented certificate.
-async fn connect(addr: std::net::SocketAddr, ca_pem: &str, max13: bool) -> Result<(String, Vec<u8>), String> {
+async fn connect(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    max13: bool,
+) -> Result<(String, Vec<u8>), String> {
     let mut roots = rustls::RootCertStore::empty();
     use rustls_pki_types::pem::PemObject;
     for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let versions: &[&rustls::SupportedProtocolVersion] =
-        if max13 { &[&rustls::version::TLS13] } else { &[&rustls::version::TLS12] };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let versions: &[&rustls::SupportedProtocolVersion] = if max13 {
+        &[&rustls::version::TLS13]
+    } else {
+        &[&rustls::version::TLS12]
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(versions)
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let tcp = TcpStream::connect(addr).await.unwrap();
     let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -74,7 +89,10 @@ async fn generated_certificate_completes_a_handshake() {
     assert_eq!(greeting, "hello\r\n", "TLS 1.2 accepted by default");
     // A second start reuses the generated certificate instead of making a new one.
     let again = ServerTls::load(&TlsSection::default(), dir.path(), "localhost").unwrap();
-    assert_eq!(std::fs::read_to_string(again.certificate_path()).unwrap(), pem);
+    assert_eq!(
+        std::fs::read_to_string(again.certificate_path()).unwrap(),
+        pem
+    );
 }
 
 #[tokio::test]
@@ -102,8 +120,12 @@ fn legacy_minimum_versions_are_refused_for_the_server() {
     assert!(err.to_string().contains("minimum for clients is TLS 1.2"));
 }
 
-fn write_cert(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
-    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), name.to_string()]).unwrap();
+fn write_cert(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), name.to_string()])
+        .unwrap();
     let (cp, kp) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cp, c.cert.pem()).unwrap();
     std::fs::write(&kp, c.signing_key.serialize_pem()).unwrap();
@@ -149,10 +171,15 @@ async fn client_tls_records_verification_and_honours_verify_off() {
         };
         let (connector, outcome) = client.connector().unwrap();
         let tcp = TcpStream::connect(addr).await.unwrap();
-        let result = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await;
+        let result = connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await;
         assert_eq!(result.is_ok(), !verify, "self-signed: verify={verify}");
         let o = outcome.lock().unwrap().clone();
-        assert!(matches!(o.result, Some(Err(_))), "verification failure is recorded");
+        assert!(
+            matches!(o.result, Some(Err(_))),
+            "verification failure is recorded"
+        );
         assert!(o.certificate.is_some());
     }
     // With the generated certificate as an extra CA, verification succeeds.
@@ -163,6 +190,9 @@ async fn client_tls_records_verification_and_honours_verify_off() {
     };
     let (connector, outcome) = client.connector().unwrap();
     let tcp = TcpStream::connect(addr).await.unwrap();
-    connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
     assert_eq!(outcome.lock().unwrap().result, Some(Ok(())));
 }

@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Submit a message from standard input, like sendmail (`-t`, `-i`, `-f`, `-F`).
+    Sendmail {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Manage aliases (`*@domain` is the catch-all).
     Alias {
         #[command(subcommand)]
@@ -171,5 +176,8 @@ pub enum AliasCommand {
         json: bool,
     },
     /// Remove SOURCE -> TARGET, or every target of SOURCE.
-    Remove { source: String, target: Option<String> },
+    Remove {
+        source: String,
+        target: Option<String>,
+    },
 }

@@ -17,7 +17,11 @@ pub fn init(format: LogFormat, level: &str) {
         .with_writer(std::io::stderr)
         .log_internal_errors(false);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
         LogFormat::Text => builder
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())

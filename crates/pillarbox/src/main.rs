@@ -12,9 +12,27 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = args::Cli::parse();
+    // Invoked through a link named `sendmail`: sendmail's own argument syntax.
+    let argv: Vec<String> = std::env::args().collect();
+    let invoked_as = argv
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_default();
+    let args = if invoked_as == "sendmail" {
+        args::Cli {
+            config: std::env::var_os("PILLARBOX_CONFIG").map(Into::into),
+            command: args::Command::Sendmail {
+                args: argv[1..].to_vec(),
+            },
+        }
+    } else {
+        args::Cli::parse()
+    };
     pillarbox_net::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -23,9 +41,15 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<commands::sendmail::SendmailError>() {
+            Some(s) => {
+                eprintln!("{s}");
+                ExitCode::from(s.code)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -22,7 +22,10 @@ fn serve_with_no_config_creates_data_dir_database_certificate_and_logs_ports() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let done = line.contains("Pillarbox is running") || line.contains("\"ERROR\"");
             lines.push(line);
             if done {
@@ -32,12 +35,17 @@ fn serve_with_no_config_creates_data_dir_database_certificate_and_logs_ports() {
         lines
     });
     let lines = reader.join().unwrap();
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let status = child.wait().unwrap();
     let text = lines.join("\n");
     assert!(text.contains("Pillarbox is running"), "{text}");
     for port in [2525, 2587, 2465, 2143, 2993, 2110, 2995, 8080] {
-        assert!(text.contains(&format!("127.0.0.1:{port}")), "port {port} logged: {text}");
+        assert!(
+            text.contains(&format!("127.0.0.1:{port}")),
+            "port {port} logged: {text}"
+        );
     }
     let data = dir.path().join("pillarbox-data");
     assert!(data.join("pillarbox.db").is_file());
@@ -48,7 +56,11 @@ fn serve_with_no_config_creates_data_dir_database_certificate_and_logs_ports() {
 
 fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
     let config = dir.join("p.toml");
-    std::fs::write(&config, format!("[server]\ndata_dir = \"{}\"\n", dir.join("data").display())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[server]\ndata_dir = \"{}\"\n", dir.join("data").display()),
+    )
+    .unwrap();
     config
 }
 
@@ -56,12 +68,20 @@ fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
 fn config_check_reports_valid_and_invalid_files() {
     let dir = tempfile::tempdir().unwrap();
     let good = config_in(dir.path());
-    let out = ok(cli(&good, &["config", "check", good.to_str().unwrap()], None));
+    let out = ok(cli(
+        &good,
+        &["config", "check", good.to_str().unwrap()],
+        None,
+    ));
     assert!(out.contains("configuration is valid"));
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\n\n[network]\nlan = [\"10.0.0.0/99\"]\n").unwrap();
-    let err = fails(cli(&good, &["config", "check", bad.to_str().unwrap()], None));
+    let err = fails(cli(
+        &good,
+        &["config", "check", bad.to_str().unwrap()],
+        None,
+    ));
     assert!(err.contains("bad.toml:4: key `network.lan`"), "{err}");
 }
 
@@ -74,29 +94,75 @@ fn domain_account_alias_round_trip() {
     assert!(run(&["domain", "add", "Example.TEST"]).contains("domain example.test added"));
     assert_eq!(run(&["domain", "list"]), "example.test\n");
 
-    let out = ok(cli(&c, &["account", "add", "bob@example.test", "--password-stdin", "--quota", "1MiB"], Some("pw1\n")));
+    let out = ok(cli(
+        &c,
+        &[
+            "account",
+            "add",
+            "bob@example.test",
+            "--password-stdin",
+            "--quota",
+            "1MiB",
+        ],
+        Some("pw1\n"),
+    ));
     assert!(out.contains("account bob@example.test added"));
     assert_eq!(run(&["account", "list"]), "bob@example.test\n");
 
-    run(&["account", "set", "bob@example.test", "--pop", "off", "--imap-lan-only", "on", "--display-name", "Bob"]);
+    run(&[
+        "account",
+        "set",
+        "bob@example.test",
+        "--pop",
+        "off",
+        "--imap-lan-only",
+        "on",
+        "--display-name",
+        "Bob",
+    ]);
     let show = run(&["account", "show", "bob@example.test"]);
-    assert!(show.contains("pop:            off (LAN only: off)"), "{show}");
+    assert!(
+        show.contains("pop:            off (LAN only: off)"),
+        "{show}"
+    );
     assert!(show.contains("imap:           on (LAN only: on)"), "{show}");
     assert!(show.contains("quota:          1048576 bytes"), "{show}");
     assert!(show.contains("display name:   Bob"), "{show}");
-    let json: serde_json::Value = serde_json::from_str(&run(&["account", "show", "bob@example.test", "--json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["account", "show", "bob@example.test", "--json"])).unwrap();
     assert_eq!(json["services"]["pop"], false);
     assert!(json.get("password_hash").is_none(), "hashes never printed");
 
-    ok(cli(&c, &["account", "passwd", "bob@example.test", "--password-stdin"], Some("pw2\n")));
-    ok(cli(&c, &["account", "set", "bob@example.test", "--smarthost-user", "bob-relay", "--smarthost-password-stdin"], Some("relaypw\n")));
+    ok(cli(
+        &c,
+        &["account", "passwd", "bob@example.test", "--password-stdin"],
+        Some("pw2\n"),
+    ));
+    ok(cli(
+        &c,
+        &[
+            "account",
+            "set",
+            "bob@example.test",
+            "--smarthost-user",
+            "bob-relay",
+            "--smarthost-password-stdin",
+        ],
+        Some("relaypw\n"),
+    ));
     assert!(run(&["account", "show", "bob@example.test"]).contains("bob-relay (password set)"));
 
     run(&["alias", "add", "sales@example.test", "bob@example.test"]);
     run(&["alias", "add", "*@example.test", "bob@example.test"]);
     let aliases = run(&["alias", "list"]);
-    assert!(aliases.contains("sales@example.test -> bob@example.test"), "{aliases}");
-    assert!(aliases.contains("*@example.test -> bob@example.test"), "{aliases}");
+    assert!(
+        aliases.contains("sales@example.test -> bob@example.test"),
+        "{aliases}"
+    );
+    assert!(
+        aliases.contains("*@example.test -> bob@example.test"),
+        "{aliases}"
+    );
     run(&["alias", "remove", "sales@example.test"]);
     assert!(!run(&["alias", "list"]).contains("sales@"));
 
@@ -114,18 +180,33 @@ fn passwords_are_verified_after_cli_changes() {
     let dir = tempfile::tempdir().unwrap();
     let c = config_in(dir.path());
     ok(cli(&c, &["domain", "add", "example.test"], None));
-    ok(cli(&c, &["account", "add", "amy@example.test", "--password-stdin"], Some("first\n")));
+    ok(cli(
+        &c,
+        &["account", "add", "amy@example.test", "--password-stdin"],
+        Some("first\n"),
+    ));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let check = |pw: &str| {
         rt.block_on(async {
-            let store = pillarbox_store::Store::open(&dir.path().join("data"), pillarbox_store::Role::Tool).unwrap();
-            let hash = store.account_get("amy@example.test").await.unwrap().unwrap().password_hash;
+            let store =
+                pillarbox_store::Store::open(&dir.path().join("data"), pillarbox_store::Role::Tool)
+                    .unwrap();
+            let hash = store
+                .account_get("amy@example.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash;
             pillarbox_directory::password::verify(pw, &hash)
         })
     };
     assert!(check("first"));
     assert!(!check("second"));
-    ok(cli(&c, &["account", "passwd", "amy@example.test", "--password-stdin"], Some("second\n")));
+    ok(cli(
+        &c,
+        &["account", "passwd", "amy@example.test", "--password-stdin"],
+        Some("second\n"),
+    ));
     assert!(check("second"));
     assert!(!check("first"));
 }
@@ -134,14 +215,35 @@ fn passwords_are_verified_after_cli_changes() {
 fn errors_are_one_line_with_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let c = config_in(dir.path());
-    let err = fails(cli(&c, &["account", "add", "x@nowhere.test", "--password-stdin"], Some("pw\n")));
+    let err = fails(cli(
+        &c,
+        &["account", "add", "x@nowhere.test", "--password-stdin"],
+        Some("pw\n"),
+    ));
     assert!(err.contains("nowhere.test is not a local domain"), "{err}");
     let err = fails(cli(&c, &["account", "show", "ghost@example.test"], None));
     assert!(err.contains("no account ghost@example.test"), "{err}");
     ok(cli(&c, &["domain", "add", "example.test"], None));
-    let err = fails(cli(&c, &["account", "add", "y@example.test", "--password-stdin", "--imap", "off", "--connector", "on"], Some("pw\n")));
+    let err = fails(cli(
+        &c,
+        &[
+            "account",
+            "add",
+            "y@example.test",
+            "--password-stdin",
+            "--imap",
+            "off",
+            "--connector",
+            "on",
+        ],
+        Some("pw\n"),
+    ));
     assert!(err.contains("requires IMAP"), "{err}");
-    let err = fails(cli(&c, &["account", "add", "z@example.test", "--password-stdin"], Some("\n")));
+    let err = fails(cli(
+        &c,
+        &["account", "add", "z@example.test", "--password-stdin"],
+        Some("\n"),
+    ));
     assert!(err.contains("password is empty"), "{err}");
     let missing = dir.path().join("missing.toml");
     let err = fails(cli(&missing, &["domain", "list"], None));

@@ -30,6 +30,8 @@ pub struct SmtpSection {
     pub timeout: Seconds,
     /// Bare LF / bare CR handling in DATA.
     pub bare_newline: BareNewline,
+    /// Longest text line in a message, CRLF included (RFC 5321 §4.5.3.1.6); 0: no limit.
+    pub max_line_length: usize,
     /// On submission, an authenticated user may only send as its own addresses and aliases.
     pub submission_sender_must_match: bool,
 }
@@ -39,9 +41,10 @@ impl Default for SmtpSection {
         SmtpSection {
             max_message_size: ByteSize(50 * 1024 * 1024),
             max_recipients: 100,
-            max_errors: 10,
+            max_errors: 20,
             timeout: Seconds::mins(5),
             bare_newline: BareNewline::Reject,
+            max_line_length: 1000,
             submission_sender_must_match: true,
         }
     }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pillarbox_config::TlsVersion;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -111,7 +111,9 @@ struct RecordingVerifier {
 
 impl fmt::Debug for RecordingVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordingVerifier").field("enforce", &self.enforce).finish()
+        f.debug_struct("RecordingVerifier")
+            .field("enforce", &self.enforce)
+            .finish()
     }
 }
 
@@ -124,9 +126,9 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        let result =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
         if let Ok(mut o) = self.outcome.lock() {
             o.certificate = Some(end_entity.to_vec());
             o.result = Some(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));

@@ -131,19 +131,30 @@ fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey,
     if certs.is_empty() {
         return Err(file_err(cert_path, "no CERTIFICATE block found"));
     }
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| file_err(key_path, format!("not a PEM private key: {e}")))?;
-    CertifiedKey::from_der(certs, key, &rustls::crypto::ring::default_provider())
-        .map_err(|e| file_err(key_path, format!("key does not fit the certificate or is unsupported: {e}")))
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .map_err(|e| file_err(key_path, format!("not a PEM private key: {e}")))?;
+    CertifiedKey::from_der(certs, key, &rustls::crypto::ring::default_provider()).map_err(|e| {
+        file_err(
+            key_path,
+            format!("key does not fit the certificate or is unsupported: {e}"),
+        )
+    })
 }
 
 /// Writes a self-signed ECDSA P-256 certificate for `hostname` (and localhost).
-fn generate_self_signed(dir: &Path, cert: &Path, key: &Path, hostname: &str) -> Result<(), TlsError> {
+fn generate_self_signed(
+    dir: &Path,
+    cert: &Path,
+    key: &Path,
+    hostname: &str,
+) -> Result<(), TlsError> {
     std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
     let mut names = vec![hostname.to_string()];
     if hostname != "localhost" {
         names.push("localhost".to_string());
     }
-    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Config(e.to_string()))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Config(e.to_string()))?;
     write_private(key, generated.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(cert, generated.cert.pem()).map_err(|e| file_err(cert, e))?;
     tracing::info!(path = %cert.display(), %hostname, "generated a self-signed certificate");

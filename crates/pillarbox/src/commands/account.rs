@@ -16,7 +16,9 @@ pub async fn run(cmd: AccountCommand, dir: &Directory) -> Result<()> {
             settings,
         } => {
             if settings.smarthost_password_stdin {
-                return Err(anyhow!("set the smart host password with `account set --smarthost-password-stdin`"));
+                return Err(anyhow!(
+                    "set the smart host password with `account set --smarthost-password-stdin`"
+                ));
             }
             let password = read_password(password_stdin, true)?;
             let flags = apply_flags(ServiceFlags::default(), &settings);
@@ -31,7 +33,11 @@ pub async fn run(cmd: AccountCommand, dir: &Directory) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&accounts)?);
             } else {
                 for a in accounts {
-                    println!("{}{}", a.address(), if a.disabled { " (disabled)" } else { "" });
+                    println!(
+                        "{}{}",
+                        a.address(),
+                        if a.disabled { " (disabled)" } else { "" }
+                    );
                 }
             }
         }
@@ -55,7 +61,10 @@ pub async fn run(cmd: AccountCommand, dir: &Directory) -> Result<()> {
             let a = dir.update_account(&a, update).await?;
             println!("account {} updated", a.address());
         }
-        AccountCommand::Passwd { address, password_stdin } => {
+        AccountCommand::Passwd {
+            address,
+            password_stdin,
+        } => {
             let a = find(dir, &address).await?;
             let password = read_password(password_stdin, true)?;
             dir.set_password(&a, &password).await?;
@@ -92,7 +101,10 @@ fn apply_flags(mut f: ServiceFlags, s: &AccountSettings) -> ServiceFlags {
     f
 }
 
-fn settings_update(s: &AccountSettings, smarthost_password: Option<String>) -> Result<AccountUpdate> {
+fn settings_update(
+    s: &AccountSettings,
+    smarthost_password: Option<String>,
+) -> Result<AccountUpdate> {
     let quota = match &s.quota {
         Some(q) => Some(
             q.parse::<ByteSize>()
@@ -102,7 +114,10 @@ fn settings_update(s: &AccountSettings, smarthost_password: Option<String>) -> R
         ),
         None => None,
     };
-    let opt = |v: &Option<String>| v.as_ref().map(|x| Some(x.clone()).filter(|x| !x.is_empty()));
+    let opt = |v: &Option<String>| {
+        v.as_ref()
+            .map(|x| Some(x.clone()).filter(|x| !x.is_empty()))
+    };
     Ok(AccountUpdate {
         display_name: opt(&s.display_name),
         quota_bytes: quota,
@@ -120,12 +135,27 @@ fn on(b: bool) -> &'static str {
 fn print_account(a: &Account) {
     let s = &a.services;
     println!("address:        {}", a.address());
-    println!("display name:   {}", a.display_name.as_deref().unwrap_or("-"));
+    println!(
+        "display name:   {}",
+        a.display_name.as_deref().unwrap_or("-")
+    );
     println!("disabled:       {}", on(a.disabled));
-    let quota = if a.quota_bytes == 0 { "unlimited".to_string() } else { format!("{} bytes", a.quota_bytes) };
+    let quota = if a.quota_bytes == 0 {
+        "unlimited".to_string()
+    } else {
+        format!("{} bytes", a.quota_bytes)
+    };
     println!("quota:          {quota}, {} bytes used", a.used_bytes);
-    println!("pop:            {} (LAN only: {})", on(s.pop), on(s.pop_lan_only));
-    println!("imap:           {} (LAN only: {})", on(s.imap), on(s.imap_lan_only));
+    println!(
+        "pop:            {} (LAN only: {})",
+        on(s.pop),
+        on(s.pop_lan_only)
+    );
+    println!(
+        "imap:           {} (LAN only: {})",
+        on(s.imap),
+        on(s.imap_lan_only)
+    );
     println!("multipop:       {}", on(s.multipop));
     println!("connector:      {}", on(s.connector));
     println!(

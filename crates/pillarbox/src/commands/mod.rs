@@ -4,6 +4,7 @@
 mod account;
 mod alias;
 mod domain;
+pub mod sendmail;
 mod serve;
 
 use std::io::BufRead;
@@ -35,9 +36,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             serve::run(config, log_format).await
         }
-        Command::Domain { command } => domain::run(command, &tool_directory(cli.config.as_deref())?).await,
-        Command::Account { command } => account::run(command, &tool_directory(cli.config.as_deref())?).await,
-        Command::Alias { command } => alias::run(command, &tool_directory(cli.config.as_deref())?).await,
+        Command::Sendmail { args } => sendmail::run(cli.config.as_deref(), &args).await,
+        Command::Domain { command } => {
+            domain::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Account { command } => {
+            account::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Alias { command } => {
+            alias::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
     }
 }
 
@@ -52,19 +60,31 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 /// Opens the store as a tool (beside a running server) and a directory over it.
 fn tool_directory(config: Option<&Path>) -> Result<Directory> {
     let config = load_config(config)?;
-    let store = Store::open(&config.server.data_dir, Role::Tool)
-        .with_context(|| format!("cannot open the data directory {}", config.server.data_dir.display()))?;
-    Ok(Directory::new(store, config.network.lan.clone(), &config.auth))
+    let store = Store::open(&config.server.data_dir, Role::Tool).with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            config.server.data_dir.display()
+        )
+    })?;
+    Ok(Directory::new(
+        store,
+        config.network.lan.clone(),
+        &config.auth,
+    ))
 }
 
 /// Reads a password: one line from standard input, or a prompt (asked twice when `confirm`).
 pub fn read_password(from_stdin: bool, confirm: bool) -> Result<String> {
     let pw = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
-        let pw = rpassword::prompt_password("Password: ").context("cannot read a password (use --password-stdin)")?;
+        let pw = rpassword::prompt_password("Password: ")
+            .context("cannot read a password (use --password-stdin)")?;
         if confirm {
             let again = rpassword::prompt_password("Again: ")?;
             if pw != again {

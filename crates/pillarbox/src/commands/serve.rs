@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use pillarbox_config::{Config, LogFormat};
+use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_directory::Directory;
 use pillarbox_net::{AcceptContext, ConnectionLimits, ServerTls, Shutdown};
 use pillarbox_store::{Role, Store};
@@ -15,6 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::LogFormatArg;
 use crate::logging;
+use crate::services::ServiceContext;
 
 /// The listeners, as (config key, addresses) in start-up order.
 fn listener_table(config: &Config) -> Vec<(&'static str, &Vec<SocketAddr>)> {
@@ -55,18 +57,27 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     let shutdown = Shutdown::new();
     let accept = AcceptContext {
         tls: tls.clone(),
-        limits: ConnectionLimits::new(config.limits.max_connections, config.limits.max_connections_per_ip),
+        limits: ConnectionLimits::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        ),
         shutdown: shutdown.clone(),
         handshake_timeout: config.limits.tls_handshake_timeout.get(),
+    };
+    let ctx = ServiceContext {
+        config: config.clone(),
+        pipeline: DeliveryPipeline::new(directory),
+        tls: tls.clone(),
+        accept,
     };
 
     for (service, addrs) in listener_table(&config) {
         for addr in addrs {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} for {service} (listen.{service})"))?;
+            let listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} for {service} (listen.{service})")
+            })?;
             let bound = listener.local_addr().unwrap_or(*addr);
-            crate::services::start(service, listener, &config, &directory, &accept)?;
+            crate::services::start(service, listener, &ctx)?;
             tracing::info!(service, address = %bound, "listening");
         }
     }
@@ -77,7 +88,10 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");
     let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
     if left > 0 {
-        tracing::warn!(sessions = left, "sessions still running at the shutdown deadline");
+        tracing::warn!(
+            sessions = left,
+            "sessions still running at the shutdown deadline"
+        );
     }
     tracing::info!("stopped");
     Ok(())

@@ -27,7 +27,16 @@ pub struct TestServer {
 /// The `[listen]` section binding every service on an OS-chosen port on `ip`.
 pub fn listen_any(ip: &str) -> String {
     let mut s = String::from("[listen]\n");
-    for svc in ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"] {
+    for svc in [
+        "smtp",
+        "submission",
+        "submissions",
+        "imap",
+        "imaps",
+        "pop3",
+        "pop3s",
+        "http",
+    ] {
         s.push_str(&format!("{svc} = [\"{ip}:0\"]\n"));
     }
     s
@@ -54,7 +63,13 @@ impl TestServer {
         }
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(bin())
-            .args(["--config", config.to_str().unwrap(), "serve", "--log-format", "json"])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "serve",
+                "--log-format",
+                "json",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -125,7 +140,10 @@ impl TestServer {
     }
 
     pub fn signal(&self, sig: &str) {
-        let status = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -133,8 +151,7 @@ impl TestServer {
     pub fn kill9(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 }
 
@@ -149,7 +166,9 @@ impl Drop for TestServer {
 pub fn cli(config: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(bin());
     cmd.arg("--config").arg(config).args(args);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(s) = stdin {
@@ -172,8 +191,83 @@ pub fn ok(out: std::process::Output) -> String {
 
 /// Asserts failure with exactly one line on stderr and returns it.
 pub fn fails(out: std::process::Output) -> String {
-    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "expected failure, got: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "one clear line: {err:?}");
     err.trim_end().to_string()
+}
+
+/// Runs a Python 3 script (written to a temp file) with `args`; returns its output.
+pub fn python(script: &str, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.py");
+    std::fs::write(&path, script).unwrap();
+    Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Like [`python`], asserting success; returns stdout.
+pub fn python_ok(script: &str, args: &[&str]) -> String {
+    let out = python(script, args);
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The messages in `address`'s INBOX, read through the store (as a tool would).
+pub fn inbox(data_dir: &Path, address: &str) -> Vec<Vec<u8>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = pillarbox_store::Store::open(data_dir, pillarbox_store::Role::Tool).unwrap();
+        let account = store
+            .account_get(address)
+            .await
+            .unwrap()
+            .expect("account exists");
+        let mb = store
+            .mailbox_get(account.id, "INBOX")
+            .await
+            .unwrap()
+            .unwrap();
+        let entries = store.entries(mb.id).await.unwrap();
+        let data = store
+            .messages(entries.iter().map(|e| e.message).collect())
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for d in data {
+            out.push(store.blobs().read(&d.blob).await.unwrap());
+        }
+        out
+    })
+}
+
+/// Adds `example.test` and accounts `name@example.test` with password `pw`.
+pub fn accounts(server: &TestServer, names: &[&str]) {
+    ok(server.cli(&["domain", "add", "example.test"], None));
+    for n in names {
+        ok(server.cli(
+            &[
+                "account",
+                "add",
+                &format!("{n}@example.test"),
+                "--password-stdin",
+            ],
+            Some("pw\n"),
+        ));
+    }
 }

@@ -1,0 +1,266 @@
+//! DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030): receive the message into a spool,
+//! then deliver it through the pipeline and reply `250` once it is durable.
+
+use pillarbox_delivery::{Envelope, Recipient, RecipientOutcome};
+
+use crate::proto::data::{DataDecoder, DataViolation};
+use crate::proto::{Reply, catalogue};
+use crate::received;
+use crate::session::{Flow, Helo, Phase, Session, Transaction};
+use crate::spool::Spool;
+
+/// Why a DATA/BDAT cannot start.
+fn sequence_error(s: &Session, bdat: bool) -> Option<Reply> {
+    match &s.phase {
+        Phase::Mail(_, tx) if tx.rcpts.is_empty() => Some(catalogue::no_valid_recipients()),
+        Phase::Mail(_, tx) if !bdat && (tx.bdat.is_some() || tx.bdat_failed.is_some()) => {
+            Some(catalogue::bad_sequence("DATA cannot follow BDAT"))
+        }
+        Phase::Mail(..) => None,
+        _ => Some(catalogue::bad_sequence(
+            "Need MAIL and RCPT before message data",
+        )),
+    }
+}
+
+fn new_spool(s: &Session, helo: &Helo, tx: &Transaction) -> Spool {
+    let single = (tx.rcpts.len() == 1).then(|| tx.rcpts[0].address.as_str());
+    let trace = received::header(&received::Trace {
+        helo: &helo.name,
+        esmtp: helo.esmtp,
+        peer: s.peer.ip(),
+        host: s.host(),
+        tls: s.tls.as_ref(),
+        authenticated: s.auth.is_some(),
+        smtputf8: tx.params.smtputf8,
+        id: &tx.id,
+        single_rcpt: single,
+    });
+    let add_missing =
+        (s.auth.is_some() || s.svc.kind.is_submission()).then(|| s.host().to_string());
+    Spool::new(
+        s.svc.pipeline.directory().store().blobs(),
+        trace,
+        s.svc.settings.smtp.max_message_size.0,
+        add_missing,
+    )
+}
+
+fn take_transaction(s: &mut Session) -> Option<(Helo, Transaction)> {
+    match std::mem::replace(&mut s.phase, Phase::Connected) {
+        Phase::Mail(h, tx) => Some((h, tx)),
+        other => {
+            s.phase = other;
+            None
+        }
+    }
+}
+
+/// RFC 5321 §4.1.1.4.
+pub async fn data(s: &mut Session) -> Flow {
+    if let Some(r) = sequence_error(s, false) {
+        s.reply(r);
+        return Flow::Continue;
+    }
+    let Some((helo, tx)) = take_transaction(s) else {
+        return Flow::Continue;
+    };
+    s.io.reply(&catalogue::start_data());
+    if s.io.flush().await.is_err() {
+        return Flow::Close;
+    }
+    let smtp = &s.svc.settings.smtp;
+    let mut decoder = DataDecoder::new(smtp.bare_newline, smtp.max_line_length);
+    let mut spool = new_spool(s, &helo, &tx);
+    let mut out = Vec::with_capacity(16 * 1024);
+    let mut store_error = None;
+    loop {
+        out.clear();
+        let buf = s.io.buffered();
+        let end = decoder.feed(buf, &mut out);
+        let consumed = end.unwrap_or(buf.len());
+        s.io.consume(consumed);
+        if store_error.is_none()
+            && let Err(e) = spool.push(&out).await
+        {
+            store_error = Some(e);
+        }
+        if end.is_some() {
+            break;
+        }
+        match s.io.fill().await {
+            Ok(0) => {
+                tracing::info!(id = %tx.id, "connection lost during DATA; nothing kept");
+                return Flow::Close;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                let r = catalogue::timeout(s.host());
+                s.io.reply(&r);
+                return Flow::Close;
+            }
+            Err(_) => return Flow::Close,
+        }
+    }
+    let reply = match (decoder.violation(), spool.too_big(), store_error) {
+        (Some(DataViolation::LineTooLong), _, _) => catalogue::text_line_too_long(),
+        (Some(_), _, _) => catalogue::bare_newline(),
+        (None, true, _) => catalogue::message_too_big(),
+        (None, false, Some(e)) => store_reply(&e),
+        (None, false, None) => deliver(s, &tx, spool).await,
+    };
+    s.phase = Phase::Greeted(helo);
+    s.reply(reply);
+    Flow::Continue
+}
+
+/// RFC 3030 §2: `BDAT size [LAST]`; the chunk is read whatever the reply will be.
+pub async fn bdat(s: &mut Session, size: usize, last: bool) -> Flow {
+    let refusal = sequence_error(s, true);
+    // Take the chunk's octets off the wire first, into the spool when we keep them.
+    let mut spool = match (&refusal, &mut s.phase) {
+        (None, Phase::Mail(_, tx)) if tx.bdat_failed.is_none() => tx.bdat.take(),
+        _ => None,
+    };
+    if refusal.is_none()
+        && spool.is_none()
+        && let Some((helo, tx)) = take_transaction(s)
+    {
+        if tx.bdat_failed.is_none() {
+            spool = Some(new_spool(s, &helo, &tx));
+        }
+        s.phase = Phase::Mail(helo, tx);
+    }
+    let mut store_error = None;
+    let mut left = size;
+    while left > 0 {
+        if s.io.buffered().is_empty() {
+            match s.io.fill().await {
+                Ok(0) | Err(_) => return Flow::Close,
+                Ok(_) => {}
+            }
+        }
+        let buf = s.io.buffered();
+        let n = buf.len().min(left);
+        if let Some(sp) = spool.as_mut()
+            && store_error.is_none()
+            && let Err(e) = sp.push(&buf[..n]).await
+        {
+            store_error = Some(e);
+        }
+        s.io.consume(n);
+        left -= n;
+    }
+    if let Some(r) = refusal {
+        s.reply(r);
+        return Flow::Continue;
+    }
+    let Some((helo, mut tx)) = take_transaction(s) else {
+        return Flow::Continue;
+    };
+    let failed = tx
+        .bdat_failed
+        .clone()
+        .or_else(|| match (&spool, &store_error) {
+            (Some(sp), _) if sp.too_big() => Some(catalogue::message_too_big()),
+            (_, Some(e)) => Some(store_reply(e)),
+            _ => None,
+        });
+    if let Some(r) = failed {
+        // The transaction is dead; later chunks are read and refused (RFC 3030 §2).
+        if last {
+            s.phase = Phase::Greeted(helo);
+        } else {
+            tx.bdat_failed = Some(r.clone());
+            tx.bdat = None;
+            s.phase = Phase::Mail(helo, tx);
+        }
+        s.reply(r);
+        return Flow::Continue;
+    }
+    let Some(sp) = spool else {
+        s.phase = Phase::Mail(helo, tx);
+        s.reply(catalogue::local_error());
+        return Flow::Continue;
+    };
+    if last {
+        let r = deliver(s, &tx, sp).await;
+        s.phase = Phase::Greeted(helo);
+        s.reply(r);
+    } else {
+        tx.bdat = Some(sp);
+        s.phase = Phase::Mail(helo, tx);
+        s.reply(catalogue::chunk_ok(size));
+    }
+    Flow::Continue
+}
+
+fn store_reply(e: &pillarbox_store::StoreError) -> Reply {
+    tracing::error!(error = %e, "spooling failed");
+    if e.is_disk_full() {
+        catalogue::storage_full()
+    } else {
+        catalogue::local_error()
+    }
+}
+
+/// Makes the message durable and delivers it; the reply says whether it was accepted.
+async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
+    let size = spool.size();
+    let (blob, content) = match spool.finish().await {
+        Ok(x) => x,
+        Err(e) => return store_reply(&e),
+    };
+    let store = s.svc.pipeline.directory().store();
+    let raw = match content {
+        Some(c) => c,
+        None => match store.blobs().read(&blob.hash).await {
+            Ok(c) => c,
+            Err(e) => return store_reply(&e),
+        },
+    };
+    let envelope = Envelope {
+        sender: tx.sender.clone(),
+        recipients: tx
+            .rcpts
+            .iter()
+            .map(|r| Recipient {
+                address: r.address.clone(),
+                orcpt: r.params.orcpt.clone(),
+                notify: r.params.notify.clone(),
+            })
+            .collect(),
+        envid: tx.params.envid.clone(),
+        ret: tx.params.ret.map(str::to_string),
+        submitted_by: s.auth.as_ref().map(|a| a.id),
+        source: format!("smtp {}", s.peer.ip()),
+        mailbox: None,
+        enforce_quota: true,
+    };
+    let outcomes = match s.svc.pipeline.deliver(blob, &raw, &envelope).await {
+        Ok(o) => o,
+        Err(pillarbox_delivery::DeliveryError::Store(e)) => return store_reply(&e),
+    };
+    let accepted = outcomes.iter().filter(|o| o.accepted()).count();
+    if accepted == 0 {
+        return if outcomes.contains(&RecipientOutcome::OverQuota) {
+            catalogue::mailbox_full()
+        } else {
+            catalogue::no_such_user()
+        };
+    }
+    for (r, o) in tx.rcpts.iter().zip(&outcomes) {
+        if !o.accepted() {
+            tracing::warn!(id = %tx.id, rcpt = %r.address, outcome = ?o, "recipient failed after DATA");
+        }
+    }
+    tracing::info!(
+        id = %tx.id,
+        from = %tx.sender,
+        rcpts = tx.rcpts.len(),
+        size,
+        user = s.auth.as_ref().map(|a| a.address()),
+        "message accepted"
+    );
+    catalogue::queued(&tx.id)
+}

@@ -1,0 +1,62 @@
+//! RCPT TO (RFC 5321 §4.1.1.3): local recipients must exist (accounts, aliases,
+//! catch-all); anything else is relaying, allowed only to authenticated clients and
+//! relay networks. DSN NOTIFY/ORCPT are kept for the queue.
+
+use pillarbox_directory::Resolution;
+
+use crate::proto::{RcptParams, Reply, catalogue};
+use crate::session::{Phase, Rcpt, Session};
+
+/// RFC 5321 §4.1.1.3.
+pub async fn rcpt(s: &mut Session, to: String, params: RcptParams) {
+    let (count, smtputf8, size) = match &s.phase {
+        Phase::Mail(_, tx) => (tx.rcpts.len(), tx.params.smtputf8, tx.params.size as u64),
+        _ => {
+            s.reply(catalogue::bad_sequence("Need MAIL before RCPT"));
+            return;
+        }
+    };
+    if count >= s.svc.settings.smtp.max_recipients {
+        s.reply(catalogue::too_many_recipients());
+        return;
+    }
+    if !to.is_ascii() && !smtputf8 {
+        s.reply(catalogue::smtputf8_required());
+        return;
+    }
+    if let Some(r) = refusal(s, &to, size).await {
+        tracing::info!(rcpt = %to, code = r.code, "recipient refused");
+        s.reply(r);
+        return;
+    }
+    if let Phase::Mail(_, tx) = &mut s.phase {
+        tx.rcpts.push(Rcpt {
+            address: to,
+            params,
+        });
+    }
+    s.reply(catalogue::recipient_ok());
+}
+
+async fn refusal(s: &Session, to: &str, size: u64) -> Option<Reply> {
+    let directory = s.svc.pipeline.directory();
+    match directory.resolve(to).await {
+        Err(e) => {
+            tracing::warn!(error = %e, "recipient lookup failed");
+            Some(catalogue::local_error())
+        }
+        Ok(Resolution::Unknown) => Some(catalogue::no_such_user()),
+        Ok(Resolution::NotLocal) => {
+            let may_relay = s.auth.is_some() || s.svc.settings.relay.contains(s.peer.ip());
+            (!may_relay).then(catalogue::relay_denied)
+        }
+        Ok(Resolution::Deliver { local, remote }) => {
+            // Refuse early when every local mailbox behind the address is full.
+            let full = |a: &pillarbox_store::Account| {
+                a.quota_bytes > 0 && a.used_bytes.saturating_add(size.max(1)) > a.quota_bytes
+            };
+            (remote.is_empty() && !local.is_empty() && local.iter().all(full))
+                .then(catalogue::mailbox_full)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The SMTP session: the phase of the conversation as an enum carrying its data, the
+//! read-dispatch loop with pipelining, error counting, timeouts and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use pillarbox_net::{BoxedStream, TlsInfo};
+use pillarbox_store::Account;
+use tokio_util::sync::CancellationToken;
+
+use crate::Inner;
+use crate::cmd;
+use crate::io::{Io, Line};
+use crate::proto::{Command, MailParams, RcptParams, Reply, catalogue, command};
+use crate::spool::Spool;
+
+/// The client's greeting.
+#[derive(Debug, Clone)]
+pub(crate) struct Helo {
+    pub name: String,
+    pub esmtp: bool,
+}
+
+/// An accepted recipient.
+#[derive(Debug, Clone)]
+pub(crate) struct Rcpt {
+    pub address: String,
+    pub params: RcptParams,
+}
+
+/// A mail transaction in progress.
+pub(crate) struct Transaction {
+    pub id: String,
+    pub sender: String,
+    pub params: MailParams,
+    pub rcpts: Vec<Rcpt>,
+    /// Chunks received so far with BDAT (RFC 3030).
+    pub bdat: Option<Spool>,
+    /// BDAT went over the size limit; the remaining chunks are discarded.
+    pub bdat_failed: Option<Reply>,
+}
+
+/// Where the conversation is (RFC 5321 §4.1.4 ordering).
+pub(crate) enum Phase {
+    /// Before HELO/EHLO (and again after STARTTLS).
+    Connected,
+    /// Greeted, no transaction.
+    Greeted(Helo),
+    /// MAIL accepted.
+    Mail(Helo, Transaction),
+}
+
+/// What the loop does after a command.
+pub(crate) enum Flow {
+    Continue,
+    Close,
+}
+
+pub(crate) struct Session {
+    pub svc: Arc<Inner>,
+    pub io: Io,
+    pub peer: SocketAddr,
+    pub tls: Option<TlsInfo>,
+    pub phase: Phase,
+    pub auth: Option<Account>,
+    pub errors: u32,
+    pub shutdown: CancellationToken,
+}
+
+impl Session {
+    pub fn new(
+        svc: Arc<Inner>,
+        stream: BoxedStream,
+        peer: SocketAddr,
+        tls: Option<TlsInfo>,
+        shutdown: CancellationToken,
+    ) -> Session {
+        let timeout = svc.settings.smtp.timeout.get();
+        Session {
+            svc,
+            io: Io::new(stream, timeout),
+            peer,
+            tls,
+            phase: Phase::Connected,
+            auth: None,
+            errors: 0,
+            shutdown,
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.svc.settings.hostname
+    }
+
+    /// Queues a reply, counting errors.
+    pub fn reply(&mut self, r: Reply) {
+        if r.is_error() {
+            self.errors += 1;
+        }
+        self.io.reply(&r);
+    }
+
+    /// True when the client may authenticate with a plaintext mechanism now.
+    pub fn auth_allowed(&self) -> bool {
+        self.tls.is_some() || self.svc.settings.trusted.contains(self.peer.ip())
+    }
+
+    pub async fn run(mut self) {
+        let greeting = catalogue::greeting(self.host());
+        self.io.reply(&greeting);
+        loop {
+            if self.errors >= self.svc.settings.smtp.max_errors {
+                self.io.reply(&catalogue::too_many_errors());
+                tracing::info!(errors = self.errors, "closing: too many errors");
+                break;
+            }
+            match self.io.take_line() {
+                Some(Line::Complete(line)) => {
+                    if let Flow::Close = self.command(&line).await {
+                        break;
+                    }
+                }
+                Some(Line::TooLong) => self.reply(catalogue::line_too_long()),
+                None => {
+                    if self.io.flush().await.is_err() {
+                        return;
+                    }
+                    let shutdown = self.shutdown.clone();
+                    let filled = tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            let r = catalogue::shutting_down(self.host());
+                            self.io.reply(&r);
+                            break;
+                        }
+                        r = self.io.fill() => r,
+                    };
+                    match filled {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                            let r = catalogue::timeout(self.host());
+                            self.io.reply(&r);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "read failed");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        let _ = self.io.flush().await;
+        self.io.shutdown().await;
+    }
+
+    /// Parses and runs one command line.
+    async fn command(&mut self, line: &[u8]) -> Flow {
+        let cmd = match command::parse(line) {
+            Ok(c) => c,
+            Err(reply) => {
+                tracing::debug!(verb = %command::verb_of(line), code = reply.code, "refused command");
+                self.reply(reply);
+                return Flow::Continue;
+            }
+        };
+        match cmd {
+            Command::Ehlo(host) => cmd::hello::ehlo(self, host),
+            Command::Helo(host) => cmd::hello::helo(self, host),
+            Command::Mail { from, params } => cmd::mail::mail(self, from, params).await,
+            Command::Rcpt { to, params } => cmd::rcpt::rcpt(self, to, params).await,
+            Command::Data => return cmd::data::data(self).await,
+            Command::Bdat { size, last } => return cmd::data::bdat(self, size, last).await,
+            Command::Rset => cmd::misc::rset(self),
+            Command::Noop => self.reply(catalogue::ok()),
+            Command::Vrfy => self.reply(catalogue::vrfy()),
+            Command::Expn => self.reply(catalogue::not_supported("EXPN")),
+            Command::Help => self.reply(catalogue::help()),
+            Command::Quit => {
+                let r = catalogue::closing(self.host());
+                self.io.reply(&r);
+                return Flow::Close;
+            }
+            Command::StartTls => return cmd::starttls::starttls(self).await,
+            Command::Auth { mechanism, initial } => {
+                return cmd::auth::auth(self, mechanism, initial).await;
+            }
+        }
+        Flow::Continue
+    }
+}
