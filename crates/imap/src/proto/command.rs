@@ -46,6 +46,9 @@ impl From<&'static str> for Tag {
     }
 }
 
+/// ID parameters (RFC 2971 §3.1): field names and values (`None` for NIL).
+pub type IdParams = Vec<(Bytes, Option<Bytes>)>;
+
 /// A parsed command. `H` is the session's handle for literals it streamed elsewhere
 /// (see [`super::Framer::accept_streamed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub enum CommandBody<H> {
     /// `LOGOUT` (RFC 9051 §6.1.3)
     Logout,
     /// `ID` (RFC 2971 §3.1); `None` for `ID NIL`.
-    Id(Option<Vec<(Bytes, Option<Bytes>)>>),
+    Id(Option<IdParams>),
     /// `ENABLE cap...` (RFC 5161 §3.1), capability names as written.
     Enable(Vec<Bytes>),
     /// `STARTTLS` (RFC 9051 §6.2.1)

@@ -15,7 +15,7 @@ use std::mem;
 use bytes::Bytes;
 
 use super::command::Tag;
-use super::lexer::{LiteralSlot, scan_tag};
+use super::lexer::{LiteralSlot, MAX_TAG, scan_tag};
 
 /// Size caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,9 +198,11 @@ enum State {
         error: Option<FrameErrorKind>,
     },
     /// Throwing away the rest of a line; `tail` keeps its last bytes to spot a literal
-    /// announcement at its end.
+    /// announcement at its end, `probe` the first line's start while the tag is unknown.
     Skip {
         tail: Vec<u8>,
+        probe: Option<Vec<u8>>,
+        line_len: usize,
         error: Option<FrameErrorKind>,
     },
 }
@@ -389,10 +391,10 @@ impl<H> Framer<H> {
         let chunk = lf.map_or(rest, |i| rest.get(..i).unwrap_or_default());
         // One byte of slack for the CR of CRLF.
         if self.line_len() + chunk.len() > self.config.max_line + 1 {
-            return self.overflow(FrameErrorKind::LineTooLong, rest);
+            return self.overflow(FrameErrorKind::LineTooLong);
         }
         if self.buf.len() + chunk.len() > self.config.max_command + 1 {
-            return self.overflow(FrameErrorKind::CommandTooLong, rest);
+            return self.overflow(FrameErrorKind::CommandTooLong);
         }
         self.buf.extend_from_slice(chunk);
         let Some(i) = lf else {
@@ -463,6 +465,7 @@ impl<H> Framer<H> {
     /// Drops the command whose last line was just read completely.
     fn drop_command<'a>(&mut self, consumed: usize, kind: FrameErrorKind) -> Step<'a, H> {
         let line = self.buf.get(self.line_start..).unwrap_or_default();
+        let line_len = line.len();
         let tail_len = line.len().min(TAIL);
         let tail = line
             .get(line.len() - tail_len..)
@@ -478,6 +481,8 @@ impl<H> Framer<H> {
         self.line_start = 0;
         self.state = State::Skip {
             tail,
+            probe: None,
+            line_len,
             error: Some(kind),
         };
         match self.skip_line_end() {
@@ -487,31 +492,50 @@ impl<H> Framer<H> {
     }
 
     /// Starts skipping an over-long line that has not ended yet.
-    fn overflow<'a>(&mut self, kind: FrameErrorKind, rest: &'a [u8]) -> Step<'a, H> {
-        if self.tag.is_none() && self.slots.is_empty() {
-            let mut head = self
-                .buf
-                .get(..self.buf.len().min(256))
-                .unwrap_or_default()
-                .to_vec();
-            head.extend(rest.iter().take(256usize.saturating_sub(head.len())));
-            self.tag = scan_tag(&head).map(|t| Tag(Bytes::copy_from_slice(t)));
-        }
+    fn overflow<'a>(&mut self, kind: FrameErrorKind) -> Step<'a, H> {
+        let probe = (self.tag.is_none() && self.slots.is_empty()).then(|| {
+            let head = self.buf.get(..self.buf.len().min(MAX_TAG + 1));
+            head.unwrap_or_default().to_vec()
+        });
+        // Keep the end of what was buffered: the line may end in a literal announcement.
+        let line = self.buf.get(self.line_start..).unwrap_or_default();
+        let tail = line
+            .get(line.len().saturating_sub(TAIL)..)
+            .unwrap_or_default()
+            .to_vec();
+        let line_len = line.len();
         self.buf.clear();
         self.line_start = 0;
         self.state = State::Skip {
-            tail: Vec::new(),
+            tail,
+            probe,
+            line_len,
             error: Some(kind),
         };
         Step::Continue(0)
     }
 
     fn step_skip<'a>(&mut self, rest: &'a [u8]) -> Step<'a, H> {
-        let State::Skip { tail, .. } = &mut self.state else {
+        let State::Skip {
+            tail,
+            probe,
+            line_len,
+            ..
+        } = &mut self.state
+        else {
             return Step::Continue(0);
         };
         let lf = rest.iter().position(|&b| b == b'\n');
         let chunk = lf.map_or(rest, |i| rest.get(..i).unwrap_or_default());
+        *line_len = line_len.saturating_add(chunk.len());
+        if let Some(head) = probe {
+            let want = (MAX_TAG + 1).saturating_sub(head.len());
+            head.extend_from_slice(chunk.get(..want.min(chunk.len())).unwrap_or_default());
+            if lf.is_some() || head.len() > MAX_TAG || head.contains(&b' ') {
+                self.tag = scan_tag(head).map(|t| Tag(Bytes::copy_from_slice(t)));
+                *probe = None;
+            }
+        }
         tail.extend_from_slice(
             chunk
                 .get(chunk.len().saturating_sub(TAIL)..)
@@ -525,6 +549,7 @@ impl<H> Framer<H> {
         };
         if tail.last() == Some(&b'\r') {
             tail.pop();
+            *line_len -= 1;
         }
         match self.skip_line_end() {
             Step::Continue(_) => Step::Continue(i + 1),
@@ -535,18 +560,31 @@ impl<H> Framer<H> {
     /// At the end of a skipped line: go on discarding a non-synchronizing literal, or
     /// finish the command (reporting the error if there is one).
     fn skip_line_end<'a>(&mut self) -> Step<'a, H> {
-        let State::Skip { tail, error } = &mut self.state else {
+        let State::Skip {
+            tail,
+            error,
+            line_len,
+            ..
+        } = &mut self.state
+        else {
             return Step::Continue(0);
         };
-        let error = *error;
-        if let Some(Ok(suffix)) = literal_suffix(tail) {
-            if !suffix.sync {
-                self.state = State::Discard {
-                    remaining: suffix.size,
-                    error,
-                };
-                return Step::Continue(0);
+        // Which cap a line broke does not depend on where the input was cut: a line
+        // over `max_line` is reported as such even if the command cap tripped first.
+        let error = match *error {
+            Some(FrameErrorKind::CommandTooLong) if *line_len > self.config.max_line => {
+                Some(FrameErrorKind::LineTooLong)
             }
+            e => e,
+        };
+        if let Some(Ok(suffix)) = literal_suffix(tail)
+            && !suffix.sync
+        {
+            self.state = State::Discard {
+                remaining: suffix.size,
+                error,
+            };
+            return Step::Continue(0);
         }
         self.state = State::Line;
         let dropped = self.reset();
@@ -575,6 +613,8 @@ impl<H> Framer<H> {
             let error = *error;
             self.state = State::Skip {
                 tail: Vec::new(),
+                probe: None,
+                line_len: 0,
                 error,
             };
         }
@@ -645,7 +685,7 @@ fn literal_suffix(line: &[u8]) -> Option<Result<Suffix, ()>> {
     if digits == 0 {
         return None;
     }
-    let open = inner.len() - digits - 1;
+    let open = inner.len().checked_sub(digits + 1)?;
     if inner.get(open) != Some(&b'{') {
         return None;
     }

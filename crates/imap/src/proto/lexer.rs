@@ -46,9 +46,14 @@ fn is_list_char(b: u8) -> bool {
     is_astring_char(b) || b == b'%' || b == b'*'
 }
 
-/// The tag at the start of a line, if it is one followed by a space.
+/// Longest tag the framer reports for error replies (the parser takes any length).
+pub(crate) const MAX_TAG: usize = 255;
+
+/// The RFC 9051 §9 `tag` at the start of a line, if one is followed by a space within the first
+/// `MAX_TAG + 1` bytes.
 pub(crate) fn scan_tag(line: &[u8]) -> Option<&[u8]> {
-    let end = line.iter().position(|&b| b == b' ')?;
+    let head = line.get(..line.len().min(MAX_TAG + 1)).unwrap_or_default();
+    let end = head.iter().position(|&b| b == b' ')?;
     let tag = line.get(..end)?;
     (!tag.is_empty() && tag.iter().all(|&b| is_tag_char(b))).then_some(tag)
 }

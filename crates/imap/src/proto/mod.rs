@@ -16,8 +16,9 @@
 //!    [`Framer::reject_literal`] (too big). Send `+ ` for synchronizing literals that were
 //!    accepted.
 //! 3. On [`FrameEvent::Command`] call [`parse_command`] to get a typed [`Command`]. Within
-//!    IDLE and AUTHENTICATE exchanges use [`parse_idle_done`] and [`parse_sasl_response`]
-//!    on the framed line instead.
+//!    IDLE and AUTHENTICATE exchanges call [`Framer::expect_line`] before each client
+//!    line and use [`parse_idle_done`] and [`parse_sasl_response`] on it instead.
+//!    On [`FrameEvent::Error`] reply `TAG BAD` (or `* BAD`): the input is already skipped.
 //! 4. Answer with [`Response`]s written by [`Response::encode`], or stream large FETCH
 //!    bodies with [`FetchWriter`].
 

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use super::command::{SpecialUse, StatusItem, Tag};
+use super::command::{IdParams, SpecialUse, StatusItem, Tag};
 use super::datetime::DateTime;
 use super::encode::{
     EncodeOptions, push_num, write_astring, write_list, write_mailbox, write_nstring, write_quoted,
@@ -55,7 +55,8 @@ pub struct StatusResponse {
     pub status: Status,
     /// The bracketed response code.
     pub code: Option<Code>,
-    /// Human text; CR and LF are replaced when written.
+    /// Human text; CR and LF are replaced when written, and an empty text is written as
+    /// `completed` (IMAP4rev1 requires text).
     pub text: Cow<'static, str>,
 }
 
@@ -115,7 +116,7 @@ impl StatusResponse {
             out.push(b' ');
         }
         let text: &str = if self.text.is_empty() {
-            "done"
+            "completed"
         } else {
             &self.text
         };
@@ -512,7 +513,7 @@ pub enum Data {
     /// `* ENABLED ...` (RFC 5161)
     Enabled(Vec<Bytes>),
     /// `* ID (...)` or `* ID NIL` (RFC 2971)
-    Id(Option<Vec<(Bytes, Option<Bytes>)>>),
+    Id(Option<IdParams>),
     /// `* NAMESPACE personal other shared`; `None` writes NIL.
     Namespace {
         /// Personal namespaces.
@@ -608,11 +609,7 @@ impl Response {
 }
 
 /// Writes a `* ID` parameter list (shared by the encoder).
-pub(crate) fn write_id_params(
-    out: &mut Vec<u8>,
-    params: &Option<Vec<(Bytes, Option<Bytes>)>>,
-    opts: EncodeOptions,
-) {
+pub(crate) fn write_id_params(out: &mut Vec<u8>, params: &Option<IdParams>, opts: EncodeOptions) {
     match params {
         None => out.extend_from_slice(b"NIL"),
         Some(params) => write_list(out, params, |out, (k, v)| {

@@ -4,6 +4,8 @@
 
 use pillarbox_imap::proto::*;
 
+pub mod values;
+
 /// What happened to one command of the input.
 #[derive(Debug)]
 pub enum Outcome {

@@ -3,11 +3,12 @@
 
 use bytes::Bytes;
 
+use crate::proto::command::IdParams;
 use crate::proto::lexer::{Lexer, Result};
 
 /// RFC 2971 §4 `id ::= "ID" SPACE id_params_list`,
 /// `id_params_list ::= "(" #(string SPACE nstring) ")" / nil` (an empty list is allowed).
-pub(super) fn id(lx: &mut Lexer<'_>) -> Result<Option<Vec<(Bytes, Option<Bytes>)>>> {
+pub(super) fn id(lx: &mut Lexer<'_>) -> Result<Option<IdParams>> {
     lx.sp()?;
     if lx.peek() != Some(b'(') {
         lx.nstring()?

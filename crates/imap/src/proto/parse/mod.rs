@@ -30,7 +30,8 @@ use super::lexer::{Lexer, Result, is_tag_char};
 /// / command-nonauth / command-select) CRLF`).
 ///
 /// The error carries the tag when one could be read, so the session can reply
-/// `TAG BAD reason`, else `* BAD reason`.
+/// `TAG BAD reason`, else `* BAD reason`. On error the handles of streamed literals are
+/// dropped, so a handle type should clean up its spool file on `Drop`.
 pub fn parse_command<H>(framed: FramedCommand<H>) -> std::result::Result<Command<H>, ParseError> {
     let FramedCommand {
         bytes,

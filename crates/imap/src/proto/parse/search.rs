@@ -64,7 +64,8 @@ pub(super) fn return_opts(lx: &mut Lexer<'_>) -> Result<Vec<SearchReturn>> {
     })
 }
 
-/// `search-key *(SP search-key)`; several keys become one [`SearchKey::And`].
+/// RFC 9051 §9 `search-program` tail `search-key *(SP search-key)`; several keys
+/// become one [`SearchKey::And`].
 pub(super) fn search_keys(lx: &mut Lexer<'_>) -> Result<SearchKey> {
     let mut keys = vec![search_key(lx, 0)?];
     while lx.sp_then_more() {
@@ -163,7 +164,8 @@ fn search_key(lx: &mut Lexer<'_>, depth: u32) -> Result<SearchKey> {
     })
 }
 
-/// `SP astring`.
+/// `SP astring`: the argument of RFC 9051 §9 `search-key` BCC, BODY, CC, FROM, SUBJECT,
+/// TEXT, TO and both of HEADER.
 fn string_arg(lx: &mut Lexer<'_>) -> Result<bytes::Bytes> {
     lx.sp()?;
     lx.astring()
@@ -175,13 +177,13 @@ fn keyword_arg(lx: &mut Lexer<'_>) -> Result<bytes::Bytes> {
     lx.atom_bytes()
 }
 
-/// `SP date`.
+/// `SP date` (RFC 9051 §9 `search-key` BEFORE, ON, SINCE, SENT*).
 fn date_arg(lx: &mut Lexer<'_>) -> Result<crate::proto::datetime::Date> {
     lx.sp()?;
     lx.date()
 }
 
-/// `SP number64`.
+/// `SP number64` (RFC 9051 §9 `search-key` LARGER, SMALLER).
 fn number64_arg(lx: &mut Lexer<'_>) -> Result<u64> {
     lx.sp()?;
     lx.number64()
