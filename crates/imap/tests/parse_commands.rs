@@ -195,6 +195,13 @@ fn mailbox_commands() {
                 ],
             }),
         ),
+    ]);
+}
+
+#[test]
+fn mailbox_management() {
+    use CommandBody as C;
+    check(vec![
         ("A683 DELETE blurdybloop", C::Delete(mb("blurdybloop"))),
         (
             "A683 RENAME blurdybloop sarasoop",

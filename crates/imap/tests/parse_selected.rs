@@ -98,6 +98,14 @@ fn fetch_items() {
                 ]),
             ),
         ),
+    ]);
+}
+
+#[test]
+fn fetch_sections() {
+    use FetchAttr as A;
+    use SectionText as T;
+    check(vec![
         (
             "a FETCH 1 BODY[]",
             fetch(
@@ -453,6 +461,13 @@ fn search_keys() {
                 ]),
             ),
         ),
+    ]);
+}
+
+#[test]
+fn search_sizes_sets_and_modseq() {
+    use SearchKey as S;
+    check(vec![
         (
             "a SEARCH LARGER 1000 SMALLER 5000000000",
             search(

@@ -14,6 +14,7 @@ use std::mem;
 
 use bytes::Bytes;
 
+use super::announce::{LineEnd, appending_mailbox_literal, command_word, literal_suffix};
 use super::command::Tag;
 use super::lexer::{LiteralSlot, MAX_TAG, scan_tag};
 
@@ -215,6 +216,49 @@ enum Step<'a, H> {
 }
 
 /// The framer. `H` is the session's handle type for streamed literals.
+///
+/// A session's read loop, with APPEND messages streamed to a spool (here a `Vec`):
+///
+/// ```
+/// use pillarbox_imap::proto::*;
+///
+/// let mut framer: Framer<usize> = Framer::default();
+/// let mut spools: Vec<Vec<u8>> = Vec::new();
+/// let mut replies: Vec<u8> = Vec::new();
+/// let mut commands = Vec::new();
+/// let mut input: &[u8] = b"a1 APPEND INBOX (\\Seen) {5}\r\nhello\r\na2 NOOP\r\n";
+/// loop {
+///     let adv = framer.advance(input);
+///     match adv.event {
+///         FrameEvent::NeedMore => break, // read more from the socket
+///         FrameEvent::Literal(lit) => {
+///             if lit.role == LiteralRole::AppendMessage {
+///                 // Check APPENDLIMIT here; refuse with `NO [TOOBIG]` and reject_literal().
+///                 spools.push(Vec::new());
+///                 framer.accept_streamed(spools.len() - 1).unwrap();
+///             } else if framer.accept_inline().is_err() {
+///                 framer.reject_literal(); // and reply BAD [TOOBIG]
+///                 continue;
+///             }
+///             if lit.synchronizing {
+///                 replies.extend_from_slice(b"+ Ready for literal data\r\n");
+///             }
+///         }
+///         FrameEvent::LiteralData(bytes) => spools.last_mut().unwrap().extend_from_slice(bytes),
+///         FrameEvent::LiteralEnd => {} // fsync the spool file
+///         FrameEvent::Command(framed) => commands.push(parse_command(framed)),
+///         FrameEvent::Error { error, .. } => {
+///             StatusResponse::bad(error.tag, error.kind.to_string())
+///                 .encode(&mut replies, EncodeOptions::default());
+///         }
+///     }
+///     input = &input[adv.consumed..];
+/// }
+/// assert_eq!(spools, [b"hello".to_vec()]);
+/// let Ok(Command { body: CommandBody::Append(append), .. }) = &commands[0] else { panic!() };
+/// assert_eq!(append.messages[0].data, LiteralData::Streamed(0));
+/// assert_eq!(replies, b"+ Ready for literal data\r\n");
+/// ```
 #[derive(Debug)]
 pub struct Framer<H> {
     config: FramerConfig,
@@ -225,14 +269,6 @@ pub struct Framer<H> {
     handles: Vec<H>,
     tag: Option<Tag>,
     raw_line: bool,
-}
-
-/// A literal announcement at the end of a line.
-struct Suffix {
-    at: usize,
-    size: u64,
-    sync: bool,
-    binary: bool,
 }
 
 const TAIL: usize = 32;
@@ -428,9 +464,9 @@ impl<H> Framer<H> {
         }
         let line = self.buf.get(self.line_start..).unwrap_or_default();
         match literal_suffix(line) {
-            None => Step::Event(consumed, FrameEvent::Command(self.reset())),
-            Some(Err(())) => self.drop_command(consumed, FrameErrorKind::LiteralSize),
-            Some(Ok(suffix)) => {
+            LineEnd::Plain => Step::Event(consumed, FrameEvent::Command(self.reset())),
+            LineEnd::BadLiteralSize => self.drop_command(consumed, FrameErrorKind::LiteralSize),
+            LineEnd::Literal(suffix) => {
                 let at = self.line_start + suffix.at;
                 let index = self.slots.len();
                 let command = command_word(&self.buf);
@@ -549,7 +585,7 @@ impl<H> Framer<H> {
         };
         if tail.last() == Some(&b'\r') {
             tail.pop();
-            *line_len -= 1;
+            *line_len = line_len.saturating_sub(1);
         }
         match self.skip_line_end() {
             Step::Continue(_) => Step::Continue(i + 1),
@@ -577,7 +613,7 @@ impl<H> Framer<H> {
             }
             e => e,
         };
-        if let Some(Ok(suffix)) = literal_suffix(tail)
+        if let LineEnd::Literal(suffix) = literal_suffix(tail)
             && !suffix.sync
         {
             self.state = State::Discard {
@@ -666,78 +702,4 @@ impl<H> Default for Framer<H> {
 
 fn take_len(remaining: u64, available: usize) -> usize {
     usize::try_from(remaining).map_or(available, |r| r.min(available))
-}
-
-/// RFC 9051 §9 `literal = "{" number64 ["+"] "}" CRLF`, RFC 3516 `literal8 = "~{"
-/// number64 "}" CRLF`, at the end of a line. `None` if the line does not end in one,
-/// `Some(Err)` if the size is out of range.
-fn literal_suffix(line: &[u8]) -> Option<Result<Suffix, ()>> {
-    let inner = line.strip_suffix(b"}")?;
-    let (inner, sync) = match inner.strip_suffix(b"+") {
-        Some(i) => (i, false),
-        None => (inner, true),
-    };
-    let digits = inner
-        .iter()
-        .rev()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let open = inner.len().checked_sub(digits + 1)?;
-    if inner.get(open) != Some(&b'{') {
-        return None;
-    }
-    let size = inner
-        .get(open + 1..)
-        .unwrap_or_default()
-        .iter()
-        .try_fold(0u64, |n, &b| {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        })
-        .filter(|&n| n <= i64::MAX as u64);
-    let Some(size) = size else {
-        return Some(Err(()));
-    };
-    let binary = open > 0 && line.get(open - 1) == Some(&b'~');
-    Some(Ok(Suffix {
-        at: if binary { open - 1 } else { open },
-        size,
-        sync,
-        binary,
-    }))
-}
-
-/// The span of the second word of the command's first line.
-fn command_span(buf: &[u8]) -> (usize, usize) {
-    let Some(tag) = scan_tag(buf) else {
-        return (0, 0);
-    };
-    let mut start = tag.len();
-    while buf.get(start) == Some(&b' ') {
-        start += 1;
-    }
-    let mut end = start;
-    while buf
-        .get(end)
-        .is_some_and(|&b| b != b' ' && b != b'{' && b != b'~')
-    {
-        end += 1;
-    }
-    (start, end)
-}
-
-/// The second word of the command's first line.
-fn command_word(buf: &[u8]) -> &[u8] {
-    let (start, end) = command_span(buf);
-    buf.get(start..end).unwrap_or_default()
-}
-
-/// Whether the literal at `at` is APPEND's mailbox argument: nothing but spaces between
-/// the command word and it.
-fn appending_mailbox_literal(buf: &[u8], at: usize) -> bool {
-    let (_, word_end) = command_span(buf);
-    buf.get(word_end..at)
-        .is_some_and(|between| between.iter().all(|&b| b == b' '))
 }

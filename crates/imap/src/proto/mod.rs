@@ -22,6 +22,7 @@
 //! 4. Answer with [`Response`]s written by [`Response::encode`], or stream large FETCH
 //!    bodies with [`FetchWriter`].
 
+mod announce;
 mod command;
 mod datetime;
 mod encode;
