@@ -11,11 +11,10 @@
 //! they are stable across sessions and change only if IMAP's do.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use pillarbox_store::{AccountId, BlobHash, MailboxId, MessageId, Store, StoreError};
+use pillarbox_store::{AccountId, BlobHash, BlobStore, MailboxId, MessageId, Store, StoreError};
 use tokio::time::Instant;
 
 use crate::proto::WireSize;
@@ -92,15 +91,14 @@ impl Maildrop {
             });
         }
         if !unknown.is_empty() {
-            let paths: Vec<_> = unknown
+            let blobs = store.blobs().clone();
+            let todo: Vec<(BlobHash, u64)> = unknown
                 .iter()
-                .map(|&i| store.blobs().path(&messages[i].blob))
+                .map(|&i| (messages[i].blob.clone(), messages[i].size))
                 .collect();
             let measured = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                paths
-                    .iter()
-                    .map(|p| measure_file(p, &mut buf))
+                todo.iter()
+                    .map(|(h, stored)| measure(&blobs, h, *stored))
                     .collect::<Vec<_>>()
             })
             .await
@@ -236,16 +234,24 @@ impl Maildrop {
     }
 }
 
-/// Reads a blob file to count its wire size, in fixed-size pieces.
-fn measure_file(path: &std::path::Path, buf: &mut [u8]) -> std::io::Result<u64> {
-    let mut f = std::fs::File::open(path)?;
+/// Reads a blob through the store, piece by piece, to count its wire size. The first
+/// piece is sized by the stored size, so a typical message takes one read.
+fn measure(blobs: &BlobStore, hash: &BlobHash, stored: u64) -> Result<u64, StoreError> {
+    const PIECE: usize = 256 * 1024;
     let mut w = WireSize::default();
+    let mut offset = 0u64;
+    let mut len = usize::try_from(stored)
+        .unwrap_or(PIECE)
+        .saturating_add(1)
+        .min(PIECE);
     loop {
-        let n = f.read(buf)?;
-        if n == 0 {
+        let piece = blobs.read_range_blocking(hash, offset, len)?;
+        w.feed(&piece);
+        offset += piece.len() as u64;
+        if piece.len() < len {
             return Ok(w.total());
         }
-        w.feed(&buf[..n]);
+        len = PIECE;
     }
 }
 

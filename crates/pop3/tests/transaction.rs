@@ -249,16 +249,19 @@ async fn a_message_removed_meanwhile_is_unavailable_not_fatal() {
     let raw = message("gone", "x\r\n");
     h.deliver(&raw).await;
     let mut c = h.login().await;
-    // Simulate the blob vanishing (an IMAP expunge and garbage collection).
+    // Another session (IMAP) expunges it and the garbage collector removes its blob.
     let mb = h
         .store
         .mailbox_get(h.bob.id, "INBOX")
         .await
         .unwrap()
         .unwrap();
-    let entries = h.store.entries(mb.id).await.unwrap();
-    let data = h.store.messages(vec![entries[0].message]).await.unwrap();
-    std::fs::remove_file(h.store.blobs().path(&data[0].blob)).unwrap();
+    let uids = h.inbox_uids().await;
+    h.store.expunge_uids(mb.id, uids).await.unwrap();
+    h.store
+        .collect_garbage(std::time::Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(
         c.cmd("RETR 1").await,
         "-ERR [SYS/TEMP] message 1 cannot be read now"

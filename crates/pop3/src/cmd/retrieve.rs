@@ -1,12 +1,10 @@
 //! RFC 1939 §5 RETR and §7 TOP: streams a message from its blob file in chunks through
 //! the `proto::body` encoder (CRLF lines, dot-stuffing, the TOP cut), writing out as the
-//! buffer fills instead of holding the whole response. The blob is opened before `+OK`
-//! is sent, so a missing message gets `-ERR`; a read failure after that can only close
-//! the connection.
+//! buffer fills instead of holding the whole response. The first piece is read before
+//! `+OK` is sent, so a missing message gets `-ERR`; a read failure after that can only
+//! close the connection. Blobs are read only through the store's `BlobStore`.
 
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::PathBuf;
+use pillarbox_store::{BlobHash, BlobStore, StoreError};
 
 use crate::cmd::listing::refusal;
 use crate::proto::{BodyEncoder, catalogue};
@@ -32,16 +30,26 @@ async fn send(
     mut enc: BodyEncoder,
     is_retr: bool,
 ) -> Next {
-    let (path, size) = match t.maildrop.get(msg) {
-        Ok(m) => (s.svc.directory.store().blobs().path(&m.blob), m.size),
+    let (hash, size) = match t.maildrop.get(msg) {
+        Ok(m) => (m.blob.clone(), m.size),
         Err(e) => {
             s.reply(refusal(msg, e));
             return Next::Stay(State::Transaction(t));
         }
     };
-    let hint = usize::try_from(size).unwrap_or(CHUNK).min(CHUNK);
-    let (mut file, mut buf) = match blocking(move || open_and_read(path, hint)).await {
-        Ok(x) => x,
+    let blobs = s.svc.directory.store().blobs().clone();
+    // The wire size bounds the stored size, so one read usually gets everything.
+    let first = usize::try_from(size)
+        .unwrap_or(CHUNK)
+        .saturating_add(1)
+        .min(CHUNK);
+    let mut reader = ChunkReader {
+        blobs,
+        hash,
+        offset: 0,
+    };
+    let (mut reader, buf) = match reader.next(first).await {
+        Ok((buf, more)) => (more.then_some(reader), buf),
         Err(e) => {
             tracing::warn!(msg, error = %e, "cannot read message");
             s.reply(catalogue::message_unavailable(msg));
@@ -54,7 +62,7 @@ async fn send(
         catalogue::top_follows()
     });
     enc.feed(&buf, s.io.out());
-    while let Some(f) = file.take() {
+    while let Some(mut r) = reader.take() {
         if enc.is_done() {
             break;
         }
@@ -62,12 +70,11 @@ async fn send(
             tracing::debug!(error = %e, "write failed during RETR");
             return Next::Close;
         }
-        match blocking(move || read_chunk(f, buf)).await {
-            Ok((f, b, more)) => {
-                enc.feed(&b, s.io.out());
-                buf = b;
+        match r.next(CHUNK).await {
+            Ok((buf, more)) => {
+                enc.feed(&buf, s.io.out());
                 if more {
-                    file = Some(f);
+                    reader = Some(r);
                 }
             }
             Err(e) => {
@@ -80,27 +87,23 @@ async fn send(
     Next::Stay(State::Transaction(t))
 }
 
-/// Runs blocking file I/O off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e)))
+/// Reads a blob piece by piece through the store (file or inline, as the store keeps it).
+struct ChunkReader {
+    blobs: BlobStore,
+    hash: BlobHash,
+    offset: u64,
 }
 
-/// Opens a blob and reads its first chunk; the file comes back only if more remains.
-fn open_and_read(path: PathBuf, hint: usize) -> io::Result<(Option<File>, Vec<u8>)> {
-    let f = File::open(path)?;
-    let (f, buf, more) = read_chunk(f, Vec::with_capacity(hint + 1))?;
-    Ok((more.then_some(f), buf))
-}
-
-/// Reads up to [`CHUNK`] octets into `buf` (replacing its content); `true` when the
-/// file may hold more.
-fn read_chunk(mut f: File, mut buf: Vec<u8>) -> io::Result<(File, Vec<u8>, bool)> {
-    buf.clear();
-    (&mut f).take(CHUNK as u64).read_to_end(&mut buf)?;
-    let more = buf.len() == CHUNK;
-    Ok((f, buf, more))
+impl ChunkReader {
+    /// The next piece of at most `len` octets, and whether more may follow.
+    async fn next(&mut self, len: usize) -> Result<(Vec<u8>, bool), StoreError> {
+        let (blobs, hash, offset) = (self.blobs.clone(), self.hash.clone(), self.offset);
+        let buf =
+            tokio::task::spawn_blocking(move || blobs.read_range_blocking(&hash, offset, len))
+                .await
+                .map_err(|_| StoreError::Closed)??;
+        self.offset += buf.len() as u64;
+        let more = buf.len() == len;
+        Ok((buf, more))
+    }
 }
