@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
+use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
 use tokio::net::TcpListener;
 
@@ -24,7 +25,9 @@ pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext)
         "smtp" => smtp(listener, ctx, ListenerKind::Mx, TlsMode::Plain),
         "submission" => smtp(listener, ctx, ListenerKind::Submission, TlsMode::Plain),
         "submissions" => smtp(listener, ctx, ListenerKind::Submissions, TlsMode::Implicit),
-        "imap" | "imaps" | "pop3" | "pop3s" | "http" => {
+        "pop3" => pop3(listener, ctx, TlsMode::Plain),
+        "pop3s" => pop3(listener, ctx, TlsMode::Implicit),
+        "imap" | "imaps" | "http" => {
             tracing::warn!(service, address = ?listener.local_addr().ok(), "service not available in this build yet");
         }
         other => bail!("unknown service {other}"),
@@ -49,6 +52,41 @@ fn smtp(listener: TcpListener, ctx: &ServiceContext, kind: ListenerKind, tls: Tl
         },
         tls,
         refusal: "421 4.7.0 Too many connections, try again later\r\n",
+    };
+    tokio::spawn(pillarbox_net::serve(
+        listener,
+        spec,
+        ctx.accept.clone(),
+        move |conn| {
+            let svc = svc.clone();
+            async move { svc.handle(conn).await }
+        },
+    ));
+}
+
+/// The one POP3 service of the process, shared by the pop3 and pop3s listeners so the
+/// maildrop lock covers both. (Belongs in `ServiceContext` once `serve` builds it.)
+static POP3: std::sync::OnceLock<Pop3Service> = std::sync::OnceLock::new();
+
+fn pop3(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
+    let svc = POP3
+        .get_or_init(|| {
+            let settings = Pop3Settings {
+                pop3: ctx.config.pop3.clone(),
+                trusted: ctx.config.network.trusted.clone(),
+                tls_handshake_timeout: ctx.config.limits.tls_handshake_timeout.get(),
+            };
+            let directory = ctx.pipeline.directory().clone();
+            Pop3Service::new(settings, directory, Some(ctx.tls.clone()))
+        })
+        .clone();
+    let spec = ListenerSpec {
+        service: match tls {
+            TlsMode::Plain => "pop3",
+            TlsMode::Implicit => "pop3s",
+        },
+        tls,
+        refusal: pillarbox_pop3::REFUSAL,
     };
     tokio::spawn(pillarbox_net::serve(
         listener,
