@@ -48,6 +48,8 @@ pub struct Config {
     pub pop3: Pop3Section,
     /// Outbound queue settings.
     pub queue: QueueSection,
+    /// Storage settings.
+    pub store: StoreSection,
 }
 
 impl Config {

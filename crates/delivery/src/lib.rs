@@ -20,6 +20,9 @@ pub struct Recipient {
     pub address: String,
     pub orcpt: Option<String>,
     pub notify: Option<String>,
+    /// The resolution made when the recipient was accepted (SMTP RCPT), so the
+    /// pipeline does not look it up again; `None` to resolve at delivery.
+    pub resolved: Option<Resolution>,
 }
 
 impl Recipient {
@@ -29,6 +32,7 @@ impl Recipient {
             address: address.to_string(),
             orcpt: None,
             notify: None,
+            resolved: None,
         }
     }
 }
@@ -122,7 +126,11 @@ impl DeliveryPipeline {
         let mut targets: Vec<AccountId> = Vec::new();
         let mut remote: Vec<QueuedRecipient> = Vec::new();
         for r in &envelope.recipients {
-            let plan = match self.directory.resolve(&r.address).await? {
+            let resolution = match &r.resolved {
+                Some(res) => res.clone(),
+                None => self.directory.resolve(&r.address).await?,
+            };
+            let plan = match resolution {
                 Resolution::NotLocal => {
                     push_remote(&mut remote, r, &r.address);
                     Plan::Remote

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use pillarbox_store::{Account, StoreError};
+use pillarbox_store::{Account, AddressLookup, StoreError};
 
 use crate::Directory;
 
@@ -31,16 +31,18 @@ pub enum Resolution {
 impl Directory {
     /// Resolves `address` (the part inside `<...>` of RCPT TO).
     pub async fn resolve(&self, address: &str) -> Result<Resolution, StoreError> {
-        let Some((_, domain)) = address.rsplit_once('@') else {
+        let Some((lp, domain)) = address.rsplit_once('@') else {
             return Ok(Resolution::Unknown);
         };
-        if self.store.domain_get(domain).await?.is_none() {
+        let first = self.store.address_lookup(lp, domain).await?;
+        if !first.local_domain {
             return Ok(Resolution::NotLocal);
         }
         let mut local = Vec::new();
         let mut remote = Vec::new();
         let mut seen = HashSet::new();
-        self.expand(address, 0, &mut seen, &mut local, &mut remote)
+        seen.insert(address.to_ascii_lowercase());
+        self.expand_found(address, first, 0, &mut seen, &mut local, &mut remote)
             .await?;
         if local.is_empty() && remote.is_empty() {
             return Ok(Resolution::Unknown);
@@ -57,41 +59,63 @@ impl Directory {
         local: &mut Vec<Account>,
         remote: &mut Vec<String>,
     ) -> Result<(), StoreError> {
-        let key = address.to_ascii_lowercase();
-        if depth > MAX_DEPTH || !seen.insert(key) {
+        if depth > MAX_DEPTH || !seen.insert(address.to_ascii_lowercase()) {
             return Ok(());
         }
         let Some((lp, domain)) = address.rsplit_once('@') else {
             return Ok(());
         };
-        if self.store.domain_get(domain).await?.is_none() {
+        let found = self.store.address_lookup(lp, domain).await?;
+        if !found.local_domain {
             remote.push(address.to_string());
             return Ok(());
         }
-        // Candidates in order: the exact address, then without the +tag.
-        let mut candidates = vec![lp.to_string()];
+        self.expand_found(address, found, depth, seen, local, remote)
+            .await
+    }
+
+    /// Continues the expansion of a local address whose lookup is `found`: the account,
+    /// else its aliases, else the base address of a `+tag`, else the catch-all.
+    async fn expand_found(
+        &self,
+        address: &str,
+        found: AddressLookup,
+        depth: usize,
+        seen: &mut HashSet<String>,
+        local: &mut Vec<Account>,
+        remote: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        if let Some(account) = found.account {
+            if !account.disabled && !local.iter().any(|a: &Account| a.id == account.id) {
+                local.push(account);
+            }
+            return Ok(());
+        }
+        if !found.aliases.is_empty() {
+            for t in found.aliases {
+                Box::pin(self.expand(&t, depth + 1, seen, local, remote)).await?;
+            }
+            return Ok(());
+        }
+        let (lp, domain) = address.rsplit_once('@').unwrap_or((address, ""));
         if let Some((base, _)) = lp.split_once(SUBADDRESS_DELIMITER)
             && !base.is_empty()
         {
-            candidates.push(base.to_string());
-        }
-        for candidate in &candidates {
-            let full = format!("{candidate}@{domain}");
-            if let Some(account) = self.store.account_get(&full).await? {
-                if !account.disabled && !local.iter().any(|a: &Account| a.id == account.id) {
-                    local.push(account);
-                }
-                return Ok(());
-            }
-            let targets = self.store.alias_targets(candidate, domain).await?;
-            if !targets.is_empty() {
-                for t in targets {
-                    Box::pin(self.expand(&t, depth + 1, seen, local, remote)).await?;
-                }
-                return Ok(());
+            let base_found = self.store.address_lookup(base, domain).await?;
+            if base_found.account.is_some() || !base_found.aliases.is_empty() {
+                let base_address = format!("{base}@{domain}");
+                return Box::pin(self.expand_found(
+                    &base_address,
+                    base_found,
+                    depth,
+                    seen,
+                    local,
+                    remote,
+                ))
+                .await;
             }
         }
-        for t in self.store.alias_targets("*", domain).await? {
+        for t in found.catch_all {
             Box::pin(self.expand(&t, depth + 1, seen, local, remote)).await?;
         }
         Ok(())

@@ -26,6 +26,8 @@ pub(crate) struct Helo {
 pub(crate) struct Rcpt {
     pub address: String,
     pub params: RcptParams,
+    /// Where the address led when it was accepted.
+    pub resolved: pillarbox_directory::Resolution,
 }
 
 /// A mail transaction in progress.

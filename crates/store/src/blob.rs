@@ -45,21 +45,51 @@ impl std::fmt::Display for BlobHash {
     }
 }
 
-/// A blob that is durable on disk but not yet referenced by any row. Hand it to a store
-/// operation, which references it in the same transaction as the rows that use it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A blob ready to be referenced: either a durable file, or (small blobs) its content,
+/// which the store writes in the same transaction as the rows that reference it. Hand it
+/// to a store operation; until then nothing refers to it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredBlob {
     pub hash: BlobHash,
     pub size: u64,
+    /// The content of a small blob, stored in the database rather than as a file.
+    pub inline: Option<std::sync::Arc<[u8]>>,
 }
+
+impl std::fmt::Debug for StoredBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredBlob")
+            .field("hash", &self.hash)
+            .field("size", &self.size)
+            .field("inline", &self.inline.is_some())
+            .finish()
+    }
+}
+
+/// Name prefix of temporary files written beside their final name.
+const TMP_PREFIX: &str = ".tmp-";
 
 /// Blobs kept in memory before a streaming write spills to a temporary file.
 const SPILL_AT: usize = 1024 * 1024;
 
-/// The blob directory.
-#[derive(Debug, Clone)]
+/// Where blobs live: small ones in the database (read through `inline`), the others as
+/// files under `root`.
+#[derive(Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    /// Blobs up to this size are kept in the database; 0 keeps every blob in a file.
+    inline_max: usize,
+    /// Read access to inline blobs (absent for a bare file store).
+    inline: Option<crate::sqlite::Readers>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("root", &self.root)
+            .field("inline_max", &self.inline_max)
+            .finish()
+    }
 }
 
 impl BlobStore {
@@ -75,7 +105,27 @@ impl BlobStore {
         sync_dir(root)?;
         Ok(BlobStore {
             root: root.to_path_buf(),
+            inline_max: 0,
+            inline: None,
         })
+    }
+
+    /// Keeps blobs up to `max` octets in the database read through `readers`.
+    pub(crate) fn with_inline(mut self, max: usize, readers: crate::sqlite::Readers) -> BlobStore {
+        self.inline_max = max;
+        self.inline = Some(readers);
+        self
+    }
+
+    /// Content of an inline blob (blocking), if `hash` is one.
+    fn inline_blocking(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
+        match &self.inline {
+            Some(r) => {
+                let h = hash.clone();
+                r.read_blocking(move |c| crate::sqlite::blobs::inline_data(c, &h))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Where the blob with `hash` lives.
@@ -83,9 +133,9 @@ impl BlobStore {
         self.root.join(&hash.0[..2]).join(&hash.0)
     }
 
-    /// True when the blob file exists.
+    /// True when the blob exists (as a file, or inline in the database).
     pub fn exists(&self, hash: &BlobHash) -> bool {
-        self.path(hash).is_file()
+        self.path(hash).is_file() || matches!(self.inline_blocking(hash), Ok(Some(_)))
     }
 
     /// Writes `data` durably and returns its name. Blocking: call from a blocking thread.
@@ -99,6 +149,9 @@ impl BlobStore {
 
     /// Writes `data` durably from async code.
     pub async fn put(&self, data: Vec<u8>) -> Result<StoredBlob> {
+        if data.len() <= self.inline_max {
+            return self.put_blocking(&data);
+        }
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.put_blocking(&data))
             .await
@@ -118,20 +171,28 @@ impl BlobStore {
 
     /// Reads a whole blob (blocking).
     pub fn read_blocking(&self, hash: &BlobHash) -> Result<Vec<u8>> {
+        if let Some(data) = self.inline_blocking(hash)? {
+            return Ok(data);
+        }
         fs::read(self.path(hash)).map_err(|e| missing(e, hash))
     }
 
     /// Reads a whole blob.
     pub async fn read(&self, hash: &BlobHash) -> Result<Vec<u8>> {
-        let path = self.path(hash);
+        let this = self.clone();
         let h = hash.clone();
-        tokio::task::spawn_blocking(move || fs::read(path).map_err(|e| missing(e, &h)))
+        tokio::task::spawn_blocking(move || this.read_blocking(&h))
             .await
             .map_err(|_| StoreError::Closed)?
     }
 
     /// Reads `len` octets from `offset` (fewer at the end of the blob).
     pub fn read_range_blocking(&self, hash: &BlobHash, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if let Some(data) = self.inline_blocking(hash)? {
+            let start = (offset as usize).min(data.len());
+            let end = start.saturating_add(len).min(data.len());
+            return Ok(data[start..end].to_vec());
+        }
         let mut f = File::open(self.path(hash)).map_err(|e| missing(e, hash))?;
         f.seek(SeekFrom::Start(offset))?;
         let mut out = Vec::with_capacity(len.min(16 * 1024 * 1024));
@@ -154,9 +215,14 @@ impl BlobStore {
         }
     }
 
-    /// Every blob file name, for the orphan sweep.
-    pub(crate) fn list_files(&self) -> Result<Vec<(BlobHash, fs::Metadata)>> {
+    /// Every blob file name, for the orphan sweep; temporary files older than `grace`
+    /// met on the way (interrupted writes) are removed and counted.
+    pub(crate) fn list_files(
+        &self,
+        grace: Duration,
+    ) -> Result<(Vec<(BlobHash, fs::Metadata)>, usize)> {
         let mut out = Vec::new();
+        let mut stale = 0;
         for i in 0..=255u8 {
             let dir = self.root.join(format!("{i:02x}"));
             let Ok(entries) = fs::read_dir(&dir) else {
@@ -164,14 +230,20 @@ impl BlobStore {
             };
             for entry in entries.flatten() {
                 let name = entry.file_name();
-                if let (Some(name), Ok(meta)) = (name.to_str(), entry.metadata())
-                    && let Ok(hash) = BlobHash::parse(name)
-                {
+                let (Some(name), Ok(meta)) = (name.to_str(), entry.metadata()) else {
+                    continue;
+                };
+                if let Ok(hash) = BlobHash::parse(name) {
                     out.push((hash, meta));
+                } else if name.starts_with(TMP_PREFIX)
+                    && is_older(&meta, grace)
+                    && fs::remove_file(entry.path()).is_ok()
+                {
+                    stale += 1;
                 }
             }
         }
-        Ok(out)
+        Ok((out, stale))
     }
 
     /// Removes temporary files older than `grace`: the leftovers of writes that were
@@ -187,6 +259,13 @@ impl BlobStore {
             }
         }
         Ok(removed)
+    }
+
+    fn tmp_path_beside(&self, hash: &BlobHash) -> PathBuf {
+        let nonce: u64 = rand::random();
+        self.root
+            .join(&hash.0[..2])
+            .join(format!("{TMP_PREFIX}{}-{nonce:016x}", std::process::id()))
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -301,10 +380,21 @@ impl BlobWriter {
     /// Makes the blob durable under its hash: fsync, rename, directory fsync.
     pub fn finish_blocking(mut self) -> Result<StoredBlob> {
         let hash = BlobHash(hex::encode(self.hasher.clone().finalize()));
+        if self.spill.is_none() && self.buf.len() <= self.store.inline_max {
+            // Small: no file; the referencing transaction stores the content.
+            return Ok(StoredBlob {
+                hash,
+                size: self.size,
+                inline: Some(std::mem::take(&mut self.buf).into()),
+            });
+        }
         let (mut file, tmp) = match self.spill.take() {
             Some(s) => s,
             None => {
-                let p = self.store.tmp_path();
+                // Created beside its final name: the rename stays inside one directory,
+                // and concurrent writers spread over 256 directories instead of
+                // contending for one.
+                let p = self.store.tmp_path_beside(&hash);
                 (File::create(&p)?, p)
             }
         };
@@ -320,6 +410,7 @@ impl BlobWriter {
             Ok(StoredBlob {
                 hash: hash.clone(),
                 size: self.size,
+                inline: None,
             })
         })();
         if result.is_err() {
@@ -328,8 +419,11 @@ impl BlobWriter {
         result
     }
 
-    /// Makes the blob durable from async code.
+    /// Makes the blob durable from async code (a small blob needs no disk at all).
     pub async fn finish(self) -> Result<StoredBlob> {
+        if self.spill.is_none() && self.buf.len() <= self.store.inline_max {
+            return self.finish_blocking();
+        }
         tokio::task::spawn_blocking(move || self.finish_blocking())
             .await
             .map_err(|_| StoreError::Closed)?

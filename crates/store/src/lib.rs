@@ -18,8 +18,8 @@ mod sqlite;
 mod types;
 
 pub use api::{
-    DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage, NewQueuedMessage,
-    QueuedRecipient,
+    AddressLookup, DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage,
+    NewQueuedMessage, QueuedRecipient,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};
@@ -40,6 +40,23 @@ pub enum Role {
     Server,
     /// A short-lived tool process.
     Tool,
+}
+
+/// How the store keeps data.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Blobs up to this many octets live in the database, written in the same
+    /// transaction as the rows that reference them (one commit instead of a file
+    /// create, two fsyncs and a rename); larger blobs are files. 0: always files.
+    pub inline_blob_max: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            inline_blob_max: 64 * 1024,
+        }
+    }
 }
 
 /// The storage handle. Cheap to clone.
@@ -67,9 +84,14 @@ struct Inner {
 }
 
 impl Store {
+    /// Opens (creating if needed) the store in `data_dir` with default options.
+    pub fn open(data_dir: &Path, role: Role) -> Result<Store> {
+        Self::open_with(data_dir, role, StoreOptions::default())
+    }
+
     /// Opens (creating if needed) the store in `data_dir`: the SQLite database
     /// `pillarbox.db`, the `blobs/` directory, migrations applied.
-    pub fn open(data_dir: &Path, role: Role) -> Result<Store> {
+    pub fn open_with(data_dir: &Path, role: Role, options: StoreOptions) -> Result<Store> {
         std::fs::create_dir_all(data_dir)?;
         let lock = match role {
             Role::Server => {
@@ -91,6 +113,7 @@ impl Store {
             .unwrap_or(4)
             .max(4);
         let (writer, readers) = sqlite::open(&data_dir.join("pillarbox.db"), readers)?;
+        let blobs = blobs.with_inline(options.inline_blob_max, readers.clone());
         let changes = ChangeFeed::new();
         Ok(Store {
             inner: Arc::new(Inner {

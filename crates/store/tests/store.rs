@@ -7,11 +7,22 @@ use std::time::Duration;
 
 use pillarbox_store::{
     Change, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient, Role, ServiceFlags, Store,
-    StoreError,
+    StoreError, StoreOptions,
 };
 
+/// Both ways of keeping blobs: inline in the database (small, the default) and as files.
+const MODES: [usize; 2] = [64 * 1024, 0];
+
+fn open_mode(dir: &Path, inline_blob_max: usize) -> Store {
+    Store::open_with(dir, Role::Server, StoreOptions { inline_blob_max }).unwrap()
+}
+
 async fn store_with_account(dir: &Path) -> (Store, pillarbox_store::Account) {
-    let store = Store::open(dir, Role::Server).unwrap();
+    store_with_account_mode(dir, MODES[0]).await
+}
+
+async fn store_with_account_mode(dir: &Path, inline: usize) -> (Store, pillarbox_store::Account) {
+    let store = open_mode(dir, inline);
     store.domain_create("example.test").await.unwrap();
     let a = store
         .account_create("alice@example.test", "x", ServiceFlags::default())
@@ -110,8 +121,14 @@ async fn new_accounts_get_the_default_mailboxes() {
 
 #[tokio::test]
 async fn unreferenced_blob_is_removed_by_gc() {
+    for mode in MODES {
+        unreferenced_blob_is_removed_by_gc_in(mode).await;
+    }
+}
+
+async fn unreferenced_blob_is_removed_by_gc_in(mode: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+    let (store, a) = store_with_account_mode(dir.path(), mode).await;
     let m = message(&store, "Subject: hi\r\n\r\nbody\r\n").await;
     let hash = m.blob.hash.clone();
     store.deliver(m, vec![inbox(&a)], None).await.unwrap();
@@ -133,8 +150,14 @@ async fn unreferenced_blob_is_removed_by_gc() {
 
 #[tokio::test]
 async fn a_blob_shared_by_two_accounts_lives_until_both_let_go() {
+    for mode in MODES {
+        shared_blob_in(mode).await;
+    }
+}
+
+async fn shared_blob_in(mode: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+    let (store, a) = store_with_account_mode(dir.path(), mode).await;
     let b = store
         .account_create("bob@example.test", "x", ServiceFlags::default())
         .await
@@ -157,7 +180,7 @@ async fn a_blob_shared_by_two_accounts_lives_until_both_let_go() {
 #[tokio::test]
 async fn orphan_blob_files_are_swept_but_recent_ones_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+    let store = open_mode(dir.path(), 0);
     // A blob written but never referenced: a crash between rename and commit.
     let orphan = store.blobs().put(b"orphan".to_vec()).await.unwrap();
     let r = store
@@ -380,4 +403,39 @@ async fn changes_by_a_tool_process_reach_the_server() {
         .unwrap()
         .unwrap();
     assert!(matches!(change, Change::Mailbox { account, .. } if account == a.id));
+}
+
+#[tokio::test]
+async fn small_blobs_live_in_the_database_large_ones_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, a) = store_with_account(dir.path()).await;
+    let small = message(&store, "Subject: small\r\n\r\nx\r\n").await;
+    assert!(small.blob.inline.is_some());
+    assert!(
+        !store.blobs().path(&small.blob.hash).exists(),
+        "no file for a small blob"
+    );
+    let big_body = format!("Subject: big\r\n\r\n{}", "y".repeat(100 * 1024));
+    let big = message(&store, &big_body).await;
+    assert!(big.blob.inline.is_none());
+    assert!(store.blobs().path(&big.blob.hash).is_file());
+    let (hs, hb) = (small.blob.hash.clone(), big.blob.hash.clone());
+    store.deliver(small, vec![inbox(&a)], None).await.unwrap();
+    store.deliver(big, vec![inbox(&a)], None).await.unwrap();
+    assert_eq!(
+        store.blobs().read(&hs).await.unwrap(),
+        b"Subject: small\r\n\r\nx\r\n"
+    );
+    assert_eq!(store.blobs().read(&hb).await.unwrap(), big_body.as_bytes());
+    assert_eq!(
+        store.blobs().read_range_blocking(&hs, 9, 5).unwrap(),
+        b"small"
+    );
+    // An inline blob that was never referenced leaves nothing behind.
+    let lost = store
+        .blobs()
+        .put(b"never referenced".to_vec())
+        .await
+        .unwrap();
+    assert!(!store.blobs().exists(&lost.hash));
 }

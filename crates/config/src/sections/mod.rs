@@ -255,3 +255,21 @@ impl Default for LogSection {
         }
     }
 }
+
+/// `[store]`: how data is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// Messages up to this size are stored inside the database (one commit makes them
+    /// durable); larger ones are files under `data_dir/blobs`. 0 stores every message as
+    /// a file.
+    pub inline_blob_max: crate::types::ByteSize,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            inline_blob_max: crate::types::ByteSize(64 * 1024),
+        }
+    }
+}

@@ -60,7 +60,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 /// Opens the store as a tool (beside a running server) and a directory over it.
 fn tool_directory(config: Option<&Path>) -> Result<Directory> {
     let config = load_config(config)?;
-    let store = Store::open(&config.server.data_dir, Role::Tool).with_context(|| {
+    let store = open_store(&config, Role::Tool).with_context(|| {
         format!(
             "cannot open the data directory {}",
             config.server.data_dir.display()
@@ -71,6 +71,14 @@ fn tool_directory(config: Option<&Path>) -> Result<Directory> {
         config.network.lan.clone(),
         &config.auth,
     ))
+}
+
+/// Opens the store with the configured options.
+pub fn open_store(config: &Config, role: Role) -> pillarbox_store::Result<Store> {
+    let options = pillarbox_store::StoreOptions {
+        inline_blob_max: usize::try_from(config.store.inline_blob_max.0).unwrap_or(usize::MAX),
+    };
+    Store::open_with(&config.server.data_dir, role, options)
 }
 
 /// Reads a password: one line from standard input, or a prompt (asked twice when `confirm`).

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::{DeliveryPipeline, Envelope, Recipient, RecipientOutcome};
 use pillarbox_directory::Directory;
-use pillarbox_store::{Role, Store};
+use pillarbox_store::Role;
 
 /// Parsed sendmail arguments.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -207,7 +207,7 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
     full.extend_from_slice(&kept);
     full.extend_from_slice(body);
 
-    let store = Store::open(&config.server.data_dir, Role::Tool)
+    let store = super::open_store(config, Role::Tool)
         .with_context(|| format!("sendmail: cannot open {}", config.server.data_dir.display()))?;
     let pipeline = DeliveryPipeline::new(Directory::new(
         store.clone(),

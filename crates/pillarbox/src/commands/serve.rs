@@ -42,7 +42,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     logging::init(format, &config.log.level);
 
     let data_dir = &config.server.data_dir;
-    let store = Store::open(data_dir, Role::Server)
+    let store = super::open_store(&config, Role::Server)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     tracing::info!(data_dir = %data_dir.display(), "store opened");
     let _poller = store.spawn_change_poller(Duration::from_millis(250));

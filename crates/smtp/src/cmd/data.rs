@@ -228,6 +228,7 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
                 address: r.address.clone(),
                 orcpt: r.params.orcpt.clone(),
                 notify: r.params.notify.clone(),
+                resolved: Some(r.resolved.clone()),
             })
             .collect(),
         envid: tx.params.envid.clone(),

@@ -24,39 +24,48 @@ pub async fn rcpt(s: &mut Session, to: String, params: RcptParams) {
         s.reply(catalogue::smtputf8_required());
         return;
     }
-    if let Some(r) = refusal(s, &to, size).await {
-        tracing::info!(rcpt = %to, code = r.code, "recipient refused");
-        s.reply(r);
-        return;
-    }
+    let resolved = match accept(s, &to, size).await {
+        Ok(r) => r,
+        Err(r) => {
+            tracing::info!(rcpt = %to, code = r.code, "recipient refused");
+            s.reply(r);
+            return;
+        }
+    };
     if let Phase::Mail(_, tx) = &mut s.phase {
         tx.rcpts.push(Rcpt {
             address: to,
             params,
+            resolved,
         });
     }
     s.reply(catalogue::recipient_ok());
 }
 
-async fn refusal(s: &Session, to: &str, size: u64) -> Option<Reply> {
+/// Resolves the recipient and applies the policy; the resolution goes on to delivery.
+async fn accept(s: &Session, to: &str, size: u64) -> Result<Resolution, Reply> {
     let directory = s.svc.pipeline.directory();
-    match directory.resolve(to).await {
-        Err(e) => {
-            tracing::warn!(error = %e, "recipient lookup failed");
-            Some(catalogue::local_error())
-        }
-        Ok(Resolution::Unknown) => Some(catalogue::no_such_user()),
-        Ok(Resolution::NotLocal) => {
+    let resolution = directory.resolve(to).await.map_err(|e| {
+        tracing::warn!(error = %e, "recipient lookup failed");
+        catalogue::local_error()
+    })?;
+    match &resolution {
+        Resolution::Unknown => return Err(catalogue::no_such_user()),
+        Resolution::NotLocal => {
             let may_relay = s.auth.is_some() || s.svc.settings.relay.contains(s.peer.ip());
-            (!may_relay).then(catalogue::relay_denied)
+            if !may_relay {
+                return Err(catalogue::relay_denied());
+            }
         }
-        Ok(Resolution::Deliver { local, remote }) => {
+        Resolution::Deliver { local, remote } => {
             // Refuse early when every local mailbox behind the address is full.
             let full = |a: &pillarbox_store::Account| {
                 a.quota_bytes > 0 && a.used_bytes.saturating_add(size.max(1)) > a.quota_bytes
             };
-            (remote.is_empty() && !local.is_empty() && local.iter().all(full))
-                .then(catalogue::mailbox_full)
+            if remote.is_empty() && !local.is_empty() && local.iter().all(full) {
+                return Err(catalogue::mailbox_full());
+            }
         }
     }
+    Ok(resolution)
 }

@@ -139,3 +139,38 @@ impl Store {
             .await
     }
 }
+
+/// Everything address resolution needs to know about one address, read at once.
+#[derive(Debug, Clone, Default)]
+pub struct AddressLookup {
+    /// The domain is local.
+    pub local_domain: bool,
+    /// The account with exactly this address.
+    pub account: Option<Account>,
+    /// Targets of the alias with exactly this address.
+    pub aliases: Vec<String>,
+    /// Targets of the domain's catch-all (`*@domain`).
+    pub catch_all: Vec<String>,
+}
+
+impl Store {
+    /// Looks up `local@domain` as an account, an alias and the domain's catch-all in one
+    /// read (delivery resolves every recipient with it).
+    pub async fn address_lookup(&self, local: &str, domain: &str) -> Result<AddressLookup> {
+        let (l, d) = (local.to_string(), domain.to_string());
+        self.inner
+            .readers
+            .read(move |c| {
+                if sqlite::domains::get(c, &d)?.is_none() {
+                    return Ok(AddressLookup::default());
+                }
+                Ok(AddressLookup {
+                    local_domain: true,
+                    account: sqlite::accounts::get(c, &format!("{l}@{d}"))?,
+                    aliases: sqlite::accounts::alias_targets(c, &l, &d)?,
+                    catch_all: sqlite::accounts::alias_targets(c, "*", &d)?,
+                })
+            })
+            .await
+    }
+}

@@ -34,16 +34,14 @@ impl Store {
             if batch.is_empty() {
                 break;
             }
-            for hash in &batch {
-                if self.inner.blobs.remove_if_older(hash, grace)? {
+            for (hash, inline) in &batch {
+                if *inline || self.inner.blobs.remove_if_older(hash, grace)? {
                     report.unreferenced += 1;
                 }
             }
         }
-        let candidates: Vec<BlobHash> = self
-            .inner
-            .blobs
-            .list_files()?
+        let (files, stale_tmp) = self.inner.blobs.list_files(grace)?;
+        let candidates: Vec<BlobHash> = files
             .into_iter()
             .filter(|(_, meta)| is_older(meta, grace))
             .map(|(h, _)| h)
@@ -67,7 +65,7 @@ impl Store {
                 report.orphans += 1;
             }
         }
-        report.temporaries = self.inner.blobs.clean_tmp(grace)?;
+        report.temporaries = self.inner.blobs.clean_tmp(grace)? + stale_tmp;
         Ok(report)
     }
 

@@ -9,6 +9,7 @@ mod mailbox;
 mod maintenance;
 mod queue;
 
+pub use directory::AddressLookup;
 pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 pub use maintenance::GcReport;
 pub use queue::{NewQueuedMessage, QueuedRecipient};

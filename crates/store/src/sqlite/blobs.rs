@@ -6,14 +6,30 @@ use rusqlite::{Connection, params};
 use crate::blob::{BlobHash, StoredBlob};
 use crate::error::Result;
 
-/// Adds one reference to `blob`, creating its row if needed.
+/// Adds one reference to `blob`, creating its row (with the content of an inline blob)
+/// if needed.
 pub(crate) fn incref(c: &Connection, blob: &StoredBlob) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO blobs (hash, size, refcount, zero_since) VALUES (?1, ?2, 1, NULL) \
-         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1, zero_since = NULL",
+        "INSERT INTO blobs (hash, size, refcount, zero_since, data) VALUES (?1, ?2, 1, NULL, ?3) \
+         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1, zero_since = NULL, \
+         data = COALESCE(blobs.data, excluded.data)",
     )?
-    .execute(params![blob.hash.as_str(), blob.size as i64])?;
+    .execute(params![
+        blob.hash.as_str(),
+        blob.size as i64,
+        blob.inline.as_deref()
+    ])?;
     Ok(())
+}
+
+/// The content of an inline blob, or None when `hash` is not stored inline.
+pub(crate) fn inline_data(c: &Connection, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
+    use rusqlite::OptionalExtension;
+    Ok(
+        c.prepare_cached("SELECT data FROM blobs WHERE hash = ?1 AND data IS NOT NULL")?
+            .query_row([hash.as_str()], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// Drops `n` references to `hash`.
@@ -26,17 +42,24 @@ pub(crate) fn decref(c: &Connection, hash: &str, n: i64) -> Result<()> {
     Ok(())
 }
 
-/// Removes the rows of blobs unused since before `cutoff` and returns their hashes.
-pub(crate) fn take_unused(c: &Connection, cutoff: i64, limit: i64) -> Result<Vec<BlobHash>> {
-    let hashes: Vec<String> = c
-        .prepare_cached("SELECT hash FROM blobs WHERE refcount = 0 AND zero_since <= ?1 LIMIT ?2")?
-        .query_map(params![cutoff, limit], |r| r.get(0))?
+/// Removes the rows of blobs unused since before `cutoff` (inline content goes with
+/// them) and returns their hashes, each with whether it was inline.
+pub(crate) fn take_unused(
+    c: &Connection,
+    cutoff: i64,
+    limit: i64,
+) -> Result<Vec<(BlobHash, bool)>> {
+    let rows: Vec<(String, bool)> = c
+        .prepare_cached(
+            "SELECT hash, data IS NOT NULL FROM blobs WHERE refcount = 0 AND zero_since <= ?1 LIMIT ?2",
+        )?
+        .query_map(params![cutoff, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut del = c.prepare_cached("DELETE FROM blobs WHERE hash = ?1 AND refcount = 0")?;
-    let mut out = Vec::with_capacity(hashes.len());
-    for h in hashes {
+    let mut out = Vec::with_capacity(rows.len());
+    for (h, inline) in rows {
         del.execute([&h])?;
-        out.push(BlobHash::parse(&h)?);
+        out.push((BlobHash::parse(&h)?, inline));
     }
     Ok(out)
 }

@@ -71,14 +71,16 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
 
--- Content-addressed blobs: the file blobs/<hash[0..2]>/<hash>. refcount counts the
--- messages and queue messages that use the blob; zero_since says since when it is unused.
+-- Content-addressed blobs: small ones inline in `data`, the others in the file
+-- blobs/<hash[0..2]>/<hash> (data NULL). refcount counts the messages and queue messages
+-- that use the blob; zero_since says since when it is unused.
 CREATE TABLE blobs (
     hash        TEXT PRIMARY KEY,
     size        INTEGER NOT NULL,
     refcount    INTEGER NOT NULL,
-    zero_since  INTEGER
-) WITHOUT ROWID;
+    zero_since  INTEGER,
+    data        BLOB
+);
 CREATE INDEX blobs_unused ON blobs (zero_since) WHERE refcount = 0;
 
 -- A stored message, shared by every mailbox entry that shows it. `structure` is the

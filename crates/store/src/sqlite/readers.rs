@@ -14,6 +14,7 @@ use crate::error::{Result, StoreError};
 pub(crate) struct Readers {
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
+    path: std::path::PathBuf,
 }
 
 impl Readers {
@@ -28,7 +29,30 @@ impl Readers {
         Ok(Readers {
             idle: Arc::new(Mutex::new(conns)),
             permits: Arc::new(Semaphore::new(count)),
+            path: path.to_path_buf(),
         })
+    }
+
+    /// Runs `f` on a pooled connection from a thread that may block (blocking-pool
+    /// threads, tools). Falls back to a short-lived connection when all are busy.
+    pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let pooled = self.idle.lock().ok().and_then(|mut p| p.pop());
+        match pooled {
+            Some(conn) => {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)));
+                if let Ok(mut pool) = self.idle.lock() {
+                    pool.push(conn);
+                }
+                result.unwrap_or(Err(StoreError::Corrupt("a read panicked".into())))
+            }
+            None => {
+                let conn = super::connect(&self.path)?;
+                f(&conn)
+            }
+        }
     }
 
     /// Runs `f` on a pooled connection in the blocking thread pool.
