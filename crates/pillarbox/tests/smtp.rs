@@ -487,3 +487,32 @@ fn sendmail_t_delivers_from_stdin() {
     );
     assert_eq!(out.status.code(), Some(67), "unknown user: EX_NOUSER");
 }
+
+#[test]
+fn limits_on_recipients_errors_and_connections_per_ip() {
+    let s = TestServer::start(&format!(
+        "{}\n[smtp]\nmax_recipients = 2\nmax_errors = 4\n\n[limits]\nmax_connections_per_ip = 2\n",
+        listen_any("127.0.0.1")
+    ));
+    accounts(&s, &["bob"]);
+    let out = raw(
+        s.addr("smtp"),
+        &[b"EHLO c\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<bob+1@example.test>\r\nRCPT TO:<bob+2@example.test>\r\nRSET\r\n"],
+    );
+    assert!(out.contains("452 4.5.3 Too many recipients"), "{out}");
+    assert!(out.trim_end().ends_with("250 2.0.0 Reset OK"), "{out}");
+
+    // Malformed commands get 500/501 and the session goes on, until the error limit.
+    let out = raw(s.addr("smtp"), &[b"EHLO c\r\nFOO\r\nMAIL FROM:bad\r\nNOOP\r\nBAR\r\nBAZ\r\nNOOP\r\n"]);
+    let codes: Vec<&str> = out.lines().map(|l| &l[..3]).collect();
+    assert!(codes.contains(&"500") && codes.contains(&"501"), "{out}");
+    assert!(out.contains("250 2.0.0 OK"), "NOOP after a bad command works: {out}");
+    assert!(out.trim_end().ends_with("421 4.7.0 Too many errors, closing connection"), "{out}");
+
+    // A third connection from the same address is refused with 421.
+    let _a = TcpStream::connect(s.addr("smtp")).unwrap();
+    let _b = TcpStream::connect(s.addr("smtp")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = raw(s.addr("smtp"), &[]);
+    assert!(out.starts_with("421 4.7.0 Too many connections"), "{out}");
+}
