@@ -13,6 +13,7 @@ mod error;
 mod locate;
 mod sections;
 mod types;
+pub mod window;
 
 pub use error::ConfigError;
 pub use sections::*;
@@ -118,12 +119,64 @@ impl Config {
                 "expected a number of at least 1".into(),
             ));
         }
+        self.validate_queue()?;
         if self.queue.retry_intervals.is_empty() {
             return Err((
                 "queue.retry_intervals".into(),
                 "expected at least one interval such as \"5m\"".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Routes and rules must agree; send windows must parse.
+    fn validate_queue(&self) -> Result<(), (String, String)> {
+        let q = &self.queue;
+        for (i, r) in q.routes.iter().enumerate() {
+            let key = |k: &str| format!("queue.route.{i}.{k}");
+            if q.routes.iter().filter(|x| x.name == r.name).count() > 1 {
+                return Err((
+                    key("name"),
+                    format!("route name {:?} is used twice", r.name),
+                ));
+            }
+            if r.kind == RouteKind::Smarthost && r.host.as_deref().is_none_or(str::is_empty) {
+                return Err((key("host"), "a smarthost route needs a host".into()));
+            }
+            if r.auth != AuthRequirement::None
+                && r.credentials == CredentialSource::Route
+                && r.username.is_none()
+                && r.oauth2.is_none()
+            {
+                return Err((
+                    key("username"),
+                    "authentication needs a username (or oauth2, or credentials = \"account\")"
+                        .into(),
+                ));
+            }
+            if let Some(o) = &r.oauth2
+                && o.token_url.is_none()
+                && !matches!(o.preset.as_deref(), Some("microsoft365" | "gmail"))
+            {
+                return Err((
+                    key("oauth2"),
+                    "oauth2 needs token_url or preset = \"microsoft365\" | \"gmail\"".into(),
+                ));
+            }
+        }
+        for (i, rule) in q.rules.iter().enumerate() {
+            if rule.route != "direct" && !q.routes.iter().any(|r| r.name == rule.route) {
+                return Err((
+                    format!("queue.rule.{i}.route"),
+                    format!("no route named {:?}", rule.route),
+                ));
+            }
+        }
+        for (i, w) in q.send_windows.iter().enumerate() {
+            crate::window::SendWindow::parse(w)
+                .map_err(|e| (format!("queue.send_windows.{i}"), e))?;
+        }
+        crate::window::parse_offset(&q.timezone).map_err(|e| ("queue.timezone".to_string(), e))?;
         Ok(())
     }
 

@@ -17,21 +17,39 @@ pub(crate) fn span_of(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
     let doc = DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let parts: Vec<&str> = key.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
+    let mut i = 0;
+    // A key that is absent is reported at the table that should have held it.
+    let mut enclosing: Option<std::ops::Range<usize>> = None;
+    while i < parts.len() {
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == parts[i]) else {
+            return enclosing;
+        };
+        let mut value = v;
+        // An array of tables is addressed by index: `queue.route.2.host`.
+        let index = parts.get(i + 1).and_then(|p| p.parse::<usize>().ok());
+        if let (DeValue::Array(items), Some(idx)) = (v.get_ref(), index) {
+            value = items.get(idx)?;
+            i += 1;
+        }
         if i + 1 == parts.len() {
-            return Some(if v.span().is_empty() {
+            return Some(if value.span().is_empty() {
                 k.span()
             } else {
-                v.span()
+                value.span()
             });
         }
-        match v.get_ref() {
+        match value.get_ref() {
             DeValue::Table(t) => table = t,
             _ => return Some(k.span()),
         }
+        enclosing = Some(if value.span().is_empty() {
+            k.span()
+        } else {
+            value.span()
+        });
+        i += 1;
     }
-    None
+    enclosing
 }
 
 fn walk_table(t: &DeTable<'_>, offset: usize, path: &mut Vec<String>, found: &mut Option<String>) {
@@ -45,9 +63,11 @@ fn walk_table(t: &DeTable<'_>, offset: usize, path: &mut Vec<String>, found: &mu
         match v.get_ref() {
             DeValue::Table(inner) => walk_table(inner, offset, path, found),
             DeValue::Array(items) => {
-                for item in items.iter() {
+                for (idx, item) in items.iter().enumerate() {
                     if let DeValue::Table(inner) = item.get_ref() {
+                        path.push(idx.to_string());
                         walk_table(inner, offset, path, found);
+                        path.pop();
                     }
                 }
             }

@@ -146,3 +146,28 @@ fn unreadable_file_names_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn rule_naming_an_unknown_route() {
+    let e = err(
+        "[[queue.route]]\nname = \"isp\"\nkind = \"smarthost\"\nhost = \"smtp.isp.example\"\n\n[[queue.rule]]\nrecipient_domain = \"*\"\nroute = \"ips\"\n",
+    );
+    assert_names(&e, 8, "queue.rule.0.route", "no route named \"ips\"");
+}
+
+#[test]
+fn smarthost_without_host_and_bad_window() {
+    let e = err(
+        "[queue]\nsend_immediately = false\n\n[[queue.route]]\nname = \"isp\"\nkind = \"smarthost\"\n",
+    );
+    assert_names(&e, 4, "queue.route.0.host", "needs a host");
+    let e = err("[queue]\nsend_windows = [\"Mon-Fri 8-18\"]\n");
+    assert_names(&e, 2, "queue.send_windows.0", "invalid");
+}
+
+#[test]
+fn unknown_key_inside_a_route_names_its_index() {
+    let e = err("[[queue.route]]\nname = \"a\"\n\n[[queue.route]]\nname = \"b\"\nhots = \"x\"\n");
+    assert_eq!(e.line(), Some(6), "{e}");
+    assert_eq!(e.key(), Some("queue.route.1.hots"), "{e}");
+}
