@@ -53,6 +53,9 @@ pub struct Envelope {
     pub source: String,
     /// Deliver into this mailbox instead of INBOX (collection into a folder).
     pub mailbox: Option<String>,
+    /// Send remote recipients through this route, whatever the routing rules say
+    /// (collection forwarding to a downstream server).
+    pub route: Option<String>,
     /// Check quotas (false for system mail such as bounces).
     pub enforce_quota: bool,
 }
@@ -171,6 +174,7 @@ impl DeliveryPipeline {
             ret: envelope.ret.clone(),
             account: envelope.submitted_by,
             source: envelope.source.clone(),
+            route: envelope.route.clone(),
             recipients: remote,
         });
         let message = NewMessage {

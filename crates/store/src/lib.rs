@@ -19,7 +19,8 @@ mod types;
 
 pub use api::{
     AddressLookup, DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage,
-    NewQueuedMessage, QueuedRecipient,
+    NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient,
+    RecipientResult,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};

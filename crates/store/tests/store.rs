@@ -376,6 +376,7 @@ async fn remote_recipients_are_queued_with_the_blob() {
         ret: None,
         account: None,
         source: "test".into(),
+        route: None,
         recipients: vec![QueuedRecipient {
             address: "x@remote.example".into(),
             orcpt: None,

@@ -236,6 +236,7 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
         submitted_by: s.auth.as_ref().map(|a| a.id),
         source: format!("smtp {}", s.peer.ip()),
         mailbox: None,
+        route: None,
         enforce_quota: true,
     };
     let outcomes = match s.svc.pipeline.deliver(blob, &raw, &envelope).await {

@@ -12,4 +12,6 @@ mod queue;
 pub use directory::AddressLookup;
 pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 pub use maintenance::GcReport;
-pub use queue::{NewQueuedMessage, QueuedRecipient};
+pub use queue::{
+    NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
+};

@@ -1,9 +1,11 @@
 //! The outbound queue.
 
 use crate::Store;
+use crate::blob::BlobHash;
+use crate::changes::Change;
 use crate::error::Result;
 use crate::sqlite;
-use crate::types::AccountId;
+use crate::types::{AccountId, QueueId};
 
 /// A message for remote recipients, written to the queue at delivery.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct NewQueuedMessage {
     pub account: Option<AccountId>,
     /// Where it came from, for the queue listing (e.g. `smtp 192.0.2.1`).
     pub source: String,
+    /// A route name that overrides the routing rules (collection forwarding).
+    pub route: Option<String>,
     pub recipients: Vec<QueuedRecipient>,
 }
 
@@ -31,9 +35,141 @@ pub struct QueuedRecipient {
     pub notify: Option<String>,
 }
 
+/// One leased recipient with what is needed to deliver its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueItem {
+    pub recipient_id: i64,
+    pub queue_id: QueueId,
+    pub recipient: String,
+    pub domain: String,
+    pub orcpt: Option<String>,
+    pub notify: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub delay_warned: bool,
+    /// When the message entered the queue (seconds since the epoch).
+    pub created_at: i64,
+    /// Envelope sender; empty for `<>`.
+    pub sender: String,
+    pub envid: Option<String>,
+    pub ret: Option<String>,
+    pub account: Option<AccountId>,
+    pub blob: BlobHash,
+    pub size: u64,
+    /// A route chosen by the producer, overriding the rules.
+    pub route: Option<String>,
+}
+
+/// What happened to a recipient in one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientResult {
+    /// Accepted by the remote server (its reply).
+    Delivered { detail: String },
+    /// Try again at `next_attempt`; `error` is the reason (the remote's reply).
+    Retry { next_attempt: i64, error: String },
+    /// Permanently refused.
+    Failed { error: String },
+    /// Given up after the expiry time.
+    Expired { error: String },
+    /// A delay warning was sent; stays queued.
+    DelayWarned,
+    /// The lease is given back without an attempt (shutdown, send window closed).
+    Released,
+}
+
+/// A queued message for `queue list`/`show`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueListing {
+    pub id: QueueId,
+    pub sender: String,
+    pub size: u64,
+    pub created_at: i64,
+    pub held: bool,
+    pub source: String,
+    pub route: Option<String>,
+    pub recipients: Vec<QueueRecipientInfo>,
+}
+
+/// One recipient of a queued message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueRecipientInfo {
+    pub id: i64,
+    pub address: String,
+    /// queued, delivered, failed or expired.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt: i64,
+    pub last_attempt: Option<i64>,
+    pub last_error: Option<String>,
+}
+
 impl Store {
     /// Recipients still waiting for delivery.
     pub async fn queue_pending_count(&self) -> Result<i64> {
         self.inner.readers.read(sqlite::queue::pending_count).await
+    }
+
+    /// Leases due recipients until `lease_until` so no other runner takes them.
+    pub async fn queue_lease_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<QueueItem>> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::queue::lease_due(t, now, lease_until, limit))
+            .await
+    }
+
+    /// When the next recipient is due, if any.
+    pub async fn queue_next_due(&self) -> Result<Option<i64>> {
+        self.inner.readers.read(sqlite::queue::next_due).await
+    }
+
+    /// Records attempt results (and removes finished messages, releasing their blobs).
+    pub async fn queue_record(&self, now: i64, results: Vec<(i64, RecipientResult)>) -> Result<()> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::queue::record(t, now, &results))
+            .await
+    }
+
+    /// Queued messages, all or one.
+    pub async fn queue_list(&self, only: Option<QueueId>) -> Result<Vec<QueueListing>> {
+        self.inner
+            .readers
+            .read(move |c| sqlite::queue::list(c, only))
+            .await
+    }
+
+    /// Holds (or releases) one message or the whole queue.
+    pub async fn queue_set_held(&self, only: Option<QueueId>, held: bool) -> Result<usize> {
+        let n = self
+            .inner
+            .writer
+            .write(move |t| sqlite::queue::set_held(t, only, held))
+            .await?;
+        self.announce(vec![Change::Queue]).await?;
+        Ok(n)
+    }
+
+    /// Makes one message (or all) due now.
+    pub async fn queue_retry_now(&self, only: Option<QueueId>, now: i64) -> Result<usize> {
+        let n = self
+            .inner
+            .writer
+            .write(move |t| sqlite::queue::retry_now(t, only, now))
+            .await?;
+        self.announce(vec![Change::Queue]).await?;
+        Ok(n)
+    }
+
+    /// Deletes a queued message and its recipients.
+    pub async fn queue_delete(&self, id: QueueId) -> Result<()> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::queue::delete(t, id))
+            .await
     }
 }

@@ -136,6 +136,8 @@ CREATE TABLE queue_messages (
     ret         TEXT,
     account_id  INTEGER,
     source      TEXT NOT NULL DEFAULT '',
+    -- A route chosen by the producer (collection forwarding), overriding the rules.
+    route       TEXT,
     held        INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL
 );
@@ -153,6 +155,7 @@ CREATE TABLE queue_recipients (
     last_attempt    INTEGER,
     last_error      TEXT,
     lease_until     INTEGER,
+    delay_warned    INTEGER NOT NULL DEFAULT 0,
     finished_at     INTEGER
 );
 CREATE INDEX queue_due ON queue_recipients (next_attempt) WHERE status = 'queued';
