@@ -4,6 +4,7 @@
 //! the same conformance tests run against both.
 
 mod directory;
+mod imap;
 mod mail;
 mod mailbox;
 mod maintenance;

@@ -11,6 +11,7 @@ mod changes;
 pub(crate) mod delivery;
 pub(crate) mod domains;
 pub(crate) mod entries;
+pub(crate) mod imap;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
 mod migrations;
