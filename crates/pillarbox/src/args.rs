@@ -43,6 +43,11 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Inspect and steer the outbound queue.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Manage aliases (`*@domain` is the catch-all).
     Alias {
         #[command(subcommand)]
@@ -179,5 +184,46 @@ pub enum AliasCommand {
     Remove {
         source: String,
         target: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List queued messages with each recipient's status.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one queued message.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Try a message (or all) again now.
+    Retry {
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete a message from the queue (no notice to the sender).
+    Delete { id: i64 },
+    /// Keep a message (or the whole queue) from being sent.
+    Hold {
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Let held messages go again.
+    Release {
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Send everything now and show progress until the queue has been worked through.
+    Flush {
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
     },
 }

@@ -5,6 +5,7 @@ mod account;
 mod alias;
 mod domain;
 pub mod sendmail;
+mod queue;
 mod serve;
 
 use std::io::BufRead;
@@ -42,6 +43,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Account { command } => {
             account::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Queue { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            let store = open_store(&config, Role::Tool)?;
+            queue::run(command, &store).await
         }
         Command::Alias { command } => {
             alias::run(command, &tool_directory(cli.config.as_deref())?).await
