@@ -7,6 +7,7 @@
 //! duplex. This crate knows no mail protocol: the refusal line sent when a limit is hit
 //! is supplied by the caller.
 
+pub mod dial;
 pub mod limits;
 pub mod listener;
 pub mod shutdown;
