@@ -122,6 +122,11 @@ impl Store {
             .await
     }
 
+    /// Gives back all leases; call when the only runner starts.
+    pub async fn queue_clear_leases(&self) -> Result<usize> {
+        self.inner.writer.write(|t| sqlite::queue::clear_leases(t)).await
+    }
+
     /// When the next recipient is due, if any.
     pub async fn queue_next_due(&self) -> Result<Option<i64>> {
         self.inner.readers.read(sqlite::queue::next_due).await
