@@ -17,6 +17,7 @@ mod cmd;
 mod io;
 pub mod maildrop;
 pub mod proto;
+pub mod readahead;
 mod session;
 
 use std::net::SocketAddr;

@@ -16,6 +16,7 @@ use crate::cmd;
 use crate::io::{Io, Line};
 use crate::maildrop::{Maildrop, MaildropLock};
 use crate::proto::{self, Command, Reply, catalogue};
+use crate::readahead::ReadAhead;
 
 /// RFC 1939 §3: where the session is.
 pub(crate) enum State {
@@ -38,6 +39,7 @@ pub(crate) struct Authorization {
 pub(crate) struct Transaction {
     pub account: Account,
     pub maildrop: Maildrop,
+    pub readahead: ReadAhead,
     pub _lock: MaildropLock,
 }
 

@@ -268,3 +268,42 @@ async fn a_message_removed_meanwhile_is_unavailable_not_fatal() {
     );
     assert_eq!(c.cmd("NOOP").await, "+OK");
 }
+
+#[tokio::test]
+async fn in_order_and_out_of_order_retrieval_return_the_right_messages() {
+    let h = Harness::new().await;
+    let mut msgs = Vec::new();
+    for i in 0..40 {
+        let raw = message(&format!("m{i}"), &format!("{}\r\n", "body ".repeat(i * 50)));
+        h.deliver(&raw).await;
+        msgs.push(raw);
+    }
+    let mut c = h.login().await;
+    c.cmd("DELE 5").await;
+    // In order (read ahead), skipping the deleted one, then backwards, then TOP.
+    let order: Vec<u32> = (1..=40)
+        .filter(|n| *n != 5)
+        .chain((1..=40).rev().step_by(3))
+        .collect();
+    for n in order {
+        let r = c.cmd(&format!("RETR {n}")).await;
+        if n == 5 {
+            assert_eq!(r, "-ERR message 5 already deleted");
+            continue;
+        }
+        assert_eq!(
+            r,
+            format!("+OK {} octets", msgs[n as usize - 1].len()),
+            "RETR {n}"
+        );
+        assert_eq!(unstuff(&c.body().await), msgs[n as usize - 1], "RETR {n}");
+    }
+    for n in 6..=9 {
+        c.cmd(&format!("TOP {n} 0")).await;
+        let top = String::from_utf8(c.body().await).unwrap();
+        assert!(
+            top.contains(&format!("Subject: m{}\r\n", n - 1)),
+            "TOP {n}: {top}"
+        );
+    }
+}

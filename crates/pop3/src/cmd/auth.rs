@@ -12,6 +12,7 @@ use pillarbox_directory::{Credentials, Service};
 use crate::maildrop::{LockRefusal, Maildrop};
 use crate::proto::reply::{write_continuation, write_text_line};
 use crate::proto::{AuthStart, Reply, TERMINATOR, catalogue, parse_sasl_response};
+use crate::readahead::ReadAhead;
 use crate::session::{Authorization, Input, Next, Session, State, Transaction};
 
 fn stay(a: Authorization) -> Next {
@@ -148,6 +149,7 @@ async fn enter_transaction(s: &Session, creds: &Credentials) -> Result<Transacti
     Ok(Transaction {
         account,
         maildrop,
+        readahead: ReadAhead::default(),
         _lock: lock,
     })
 }

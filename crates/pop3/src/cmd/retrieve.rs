@@ -2,12 +2,14 @@
 //! the `proto::body` encoder (CRLF lines, dot-stuffing, the TOP cut), writing out as the
 //! buffer fills instead of holding the whole response. The first piece is read before
 //! `+OK` is sent, so a missing message gets `-ERR`; a read failure after that can only
-//! close the connection. Blobs are read only through the store's `BlobStore`.
+//! close the connection. Small messages come whole through the session's read-ahead
+//! (`crate::readahead`). Blobs are read only through the store's `BlobStore`.
 
 use pillarbox_store::{BlobHash, BlobStore, StoreError};
 
 use crate::cmd::listing::refusal;
 use crate::proto::{BodyEncoder, catalogue};
+use crate::readahead::SMALL;
 use crate::session::{Next, Session, State, Transaction};
 
 /// Octets read from the blob file at a time.
@@ -25,7 +27,7 @@ pub(crate) async fn top(s: &mut Session, t: Transaction, msg: u32, lines: u64) -
 
 async fn send(
     s: &mut Session,
-    t: Transaction,
+    mut t: Transaction,
     msg: u32,
     mut enc: BodyEncoder,
     is_retr: bool,
@@ -38,18 +40,16 @@ async fn send(
         }
     };
     let blobs = s.svc.directory.store().blobs().clone();
-    // The wire size bounds the stored size, so one read usually gets everything.
-    let first = usize::try_from(size)
-        .unwrap_or(CHUNK)
-        .saturating_add(1)
-        .min(CHUNK);
-    let mut reader = ChunkReader {
-        blobs,
-        hash,
-        offset: 0,
+    let first = if size <= SMALL {
+        t.readahead.small_message(&blobs, &t.maildrop, msg).await
+    } else {
+        ChunkReader::new(blobs.clone(), hash.clone())
+            .next(CHUNK)
+            .await
+            .map(|(b, _)| b)
     };
-    let (mut reader, buf) = match reader.next(first).await {
-        Ok((buf, more)) => (more.then_some(reader), buf),
+    let buf = match first {
+        Ok(buf) => buf,
         Err(e) => {
             tracing::warn!(msg, error = %e, "cannot read message");
             s.reply(catalogue::message_unavailable(msg));
@@ -62,6 +62,13 @@ async fn send(
         catalogue::top_follows()
     });
     enc.feed(&buf, s.io.out());
+    // A large message continues where the first piece ended.
+    let mut reader = (size > SMALL && buf.len() == CHUNK).then(|| {
+        let mut r = ChunkReader::new(blobs, hash);
+        r.offset = buf.len() as u64;
+        r
+    });
+    drop(buf);
     while let Some(mut r) = reader.take() {
         if enc.is_done() {
             break;
@@ -95,6 +102,14 @@ struct ChunkReader {
 }
 
 impl ChunkReader {
+    fn new(blobs: BlobStore, hash: BlobHash) -> ChunkReader {
+        ChunkReader {
+            blobs,
+            hash,
+            offset: 0,
+        }
+    }
+
     /// The next piece of at most `len` octets, and whether more may follow.
     async fn next(&mut self, len: usize) -> Result<(Vec<u8>, bool), StoreError> {
         let (blobs, hash, offset) = (self.blobs.clone(), self.hash.clone(), self.offset);
