@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
+use pillarbox_imap::{ImapService, ImapSettings};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
 use tokio::net::TcpListener;
@@ -27,7 +28,9 @@ pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext)
         "submissions" => smtp(listener, ctx, ListenerKind::Submissions, TlsMode::Implicit),
         "pop3" => pop3(listener, ctx, TlsMode::Plain),
         "pop3s" => pop3(listener, ctx, TlsMode::Implicit),
-        "imap" | "imaps" | "http" => {
+        "imap" => imap(listener, ctx, TlsMode::Plain),
+        "imaps" => imap(listener, ctx, TlsMode::Implicit),
+        "http" => {
             tracing::warn!(service, address = ?listener.local_addr().ok(), "service not available in this build yet");
         }
         other => bail!("unknown service {other}"),
@@ -87,6 +90,40 @@ fn pop3(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
         },
         tls,
         refusal: pillarbox_pop3::REFUSAL,
+    };
+    tokio::spawn(pillarbox_net::serve(
+        listener,
+        spec,
+        ctx.accept.clone(),
+        move |conn| {
+            let svc = svc.clone();
+            async move { svc.handle(conn).await }
+        },
+    ));
+}
+
+/// The one IMAP service of the process, shared by the imap and imaps listeners.
+static IMAP: std::sync::OnceLock<ImapService> = std::sync::OnceLock::new();
+
+fn imap(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
+    let svc = IMAP
+        .get_or_init(|| {
+            let settings = ImapSettings {
+                imap: ctx.config.imap.clone(),
+                trusted: ctx.config.network.trusted.clone(),
+                tls_handshake_timeout: ctx.config.limits.tls_handshake_timeout.get(),
+            };
+            let directory = ctx.pipeline.directory().clone();
+            ImapService::new(settings, directory, Some(ctx.tls.clone()))
+        })
+        .clone();
+    let spec = ListenerSpec {
+        service: match tls {
+            TlsMode::Plain => "imap",
+            TlsMode::Implicit => "imaps",
+        },
+        tls,
+        refusal: pillarbox_imap::REFUSAL,
     };
     tokio::spawn(pillarbox_net::serve(
         listener,

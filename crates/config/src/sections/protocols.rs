@@ -62,6 +62,9 @@ pub struct ImapSection {
     pub idle_timeout: Seconds,
     /// Bad commands in a session before `BYE`.
     pub max_bad_commands: u32,
+    /// How often an idling client (IDLE) is sent `* OK Still here`, so that NAT boxes and
+    /// firewalls keep the connection open.
+    pub idle_keepalive: Seconds,
 }
 
 impl Default for ImapSection {
@@ -71,6 +74,7 @@ impl Default for ImapSection {
             max_line: ByteSize(64 * 1024),
             idle_timeout: Seconds::mins(30),
             max_bad_commands: 20,
+            idle_keepalive: Seconds::mins(2),
         }
     }
 }

@@ -1,0 +1,94 @@
+//! COPY and UID COPY (RFC 9051 §6.4.7), MOVE and UID MOVE (RFC 6851, RFC 9051 §6.4.8),
+//! answered with COPYUID (RFC 4315 §3). A missing destination is `NO [TRYCREATE]`;
+//! MOVE is atomic in the store and its expunges are announced before the tagged OK.
+
+use super::Outcome;
+use super::mailbox::existing;
+use super::sync::announce_expunged;
+use crate::catalogue as cat;
+use crate::proto::{Code, CopyMove, SequenceSet, Tag};
+use crate::session::{Selected, Session};
+
+/// The UIDs of the set's messages still in the mailbox, or the BAD to answer.
+fn source_uids(
+    sel: &Selected,
+    tag: &Tag,
+    c: &CopyMove,
+) -> Result<Vec<u32>, crate::proto::StatusResponse> {
+    let indexes = sel
+        .view
+        .resolve(&c.set, c.uid, &sel.saved)
+        .map_err(|_| cat::bad(Some(tag), cat::BAD_SEQUENCE))?;
+    Ok(indexes
+        .iter()
+        .filter_map(|&i| sel.view.get(i))
+        .filter(|e| !e.expunged)
+        .map(|e| e.uid)
+        .collect())
+}
+
+/// `COPYUID uidvalidity source destination` for `(source, destination)` pairs in
+/// ascending source order.
+fn copyuid(uid_validity: u32, pairs: &[(u32, u32)]) -> Option<Code> {
+    let source = SequenceSet::compress(pairs.iter().map(|p| p.0))?;
+    let destination = SequenceSet::compress(pairs.iter().map(|p| p.1))?;
+    Some(Code::CopyUid {
+        uid_validity,
+        source,
+        destination,
+    })
+}
+
+/// RFC 9051 §6.4.7.
+pub(crate) async fn copy(s: &mut Session, sel: &mut Selected, tag: &Tag, c: CopyMove) -> Outcome {
+    let uids = match source_uids(sel, tag, &c) {
+        Ok(u) => u,
+        Err(r) => return Outcome::reply(r),
+    };
+    let dest = match existing(s, &sel.account, tag, &c.mailbox, Code::TryCreate).await {
+        Ok(d) => d,
+        Err(r) => return Outcome::reply(r),
+    };
+    if uids.is_empty() {
+        return Outcome::reply(cat::ok(tag, cat::COPY_DONE));
+    }
+    let store = s.svc.directory.store().clone();
+    match store.copy(sel.mailbox, uids, dest.id).await {
+        Ok(pairs) => match copyuid(dest.uidvalidity, &pairs) {
+            Some(code) => Outcome::reply(cat::ok_code(tag, code, cat::COPY_DONE)),
+            None => Outcome::reply(cat::ok(tag, cat::COPY_DONE)),
+        },
+        Err(e) => Outcome::reply(cat::for_store_error(tag, &e)),
+    }
+}
+
+/// RFC 6851 §3.1, RFC 9051 §6.4.8.
+pub(crate) async fn move_(s: &mut Session, sel: &mut Selected, tag: &Tag, c: CopyMove) -> Outcome {
+    if sel.read_only {
+        return Outcome::reply(cat::no(tag, Code::Cannot, cat::READ_ONLY));
+    }
+    let uids = match source_uids(sel, tag, &c) {
+        Ok(u) => u,
+        Err(r) => return Outcome::reply(r),
+    };
+    let dest = match existing(s, &sel.account, tag, &c.mailbox, Code::TryCreate).await {
+        Ok(d) => d,
+        Err(r) => return Outcome::reply(r),
+    };
+    if uids.is_empty() {
+        return Outcome::reply(cat::ok(tag, cat::MOVE_DONE));
+    }
+    let store = s.svc.directory.store().clone();
+    let pairs = match store.move_entries(sel.mailbox, uids, dest.id).await {
+        Ok(p) => p,
+        Err(e) => return Outcome::reply(cat::for_store_error(tag, &e)),
+    };
+    if let Some(code) = copyuid(dest.uidvalidity, &pairs) {
+        s.reply(&cat::untagged_ok(Some(code), cat::DONE));
+    }
+    let moved: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+    sel.view.mark_expunged(&moved);
+    let announced = sel.view.take_expunged();
+    announce_expunged(s, &announced);
+    Outcome::reply(cat::ok(tag, cat::MOVE_DONE))
+}

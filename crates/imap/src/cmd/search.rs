@@ -1,0 +1,263 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4) with ESEARCH return options MIN, MAX, ALL,
+//! COUNT (RFC 4731), SAVE and `$` (RFC 5182), and MODSEQ (RFC 7162 §3.1.5); the classic
+//! `* SEARCH` answer for IMAP4rev1 clients, `* ESEARCH` after ENABLE IMAP4rev2.
+//!
+//! [`matching`] is shared with SORT and THREAD: a first pass over the view decides what
+//! flags and numbers can; only undecided messages are loaded, batch by batch.
+
+use bytes::Bytes;
+
+use super::Outcome;
+use super::enable_id::condstore_used;
+use crate::catalogue as cat;
+use crate::load::{self, Raw};
+use crate::proto::{
+    Code, Data, ESearchItem, Search, SearchKey, SearchReturn, SequenceSet, StatusResponse, Tag,
+};
+use crate::search::{Candidate, Context, Query, compile, eval};
+use crate::session::{Selected, Session};
+
+/// The 0-based view indexes of the messages matching `key`, ascending, and the
+/// compiled query.
+pub(crate) async fn matching(
+    s: &Session,
+    sel: &Selected,
+    tag: &Tag,
+    key: &SearchKey,
+    charset: Option<&[u8]>,
+) -> Result<(Vec<usize>, Query), StatusResponse> {
+    let q = compile(key, charset).map_err(|_| {
+        let supported = vec![
+            Bytes::from_static(b"UTF-8"),
+            Bytes::from_static(b"US-ASCII"),
+        ];
+        cat::no(tag, Code::BadCharset(supported), cat::BAD_CHARSET)
+    })?;
+    let view = &sel.view;
+    let ctx = Context {
+        exists: view.exists(),
+        largest_uid: view.entries().last().map_or(0, |e| e.uid),
+        saved: &sel.saved,
+        now: now(),
+    };
+    let rev2 = s.enabled.rev2;
+    let mut matched = Vec::new();
+    let mut undecided = Vec::new();
+    for (i, e) in view.entries().iter().enumerate() {
+        if e.expunged {
+            continue;
+        }
+        let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let c = Candidate::new(seq, e, !rev2 && view.is_recent(e.uid), None);
+        match eval(&q, &c, &ctx) {
+            Some(true) => matched.push(i),
+            Some(false) => {}
+            None => undecided.push((i, e.size)),
+        }
+    }
+    if !undecided.is_empty() {
+        let raw = q.needs();
+        let store = s.svc.directory.store().clone();
+        for batch in load::batches(&undecided, raw == Raw::Whole) {
+            let ids = batch
+                .iter()
+                .filter_map(|&i| view.get(i).map(|e| e.message))
+                .collect();
+            let loaded = load::load(&store, ids, raw)
+                .await
+                .map_err(|e| cat::for_store_error(tag, &e))?;
+            for i in batch {
+                let Some(e) = view.get(i) else { continue };
+                let Some(msg) = loaded.get(&e.message) else {
+                    continue;
+                };
+                let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let c = Candidate::new(seq, e, !rev2 && view.is_recent(e.uid), Some(msg));
+                if eval(&q, &c, &ctx) == Some(true) {
+                    matched.push(i);
+                }
+            }
+        }
+        matched.sort_unstable();
+    }
+    Ok((matched, q))
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// RFC 9051 §6.4.4.
+pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: Search) -> Outcome {
+    let saving = sr
+        .return_opts
+        .as_ref()
+        .is_some_and(|o| o.contains(&SearchReturn::Save));
+    let (indexes, q) = match matching(s, sel, tag, &sr.criteria, sr.charset.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => {
+            if saving {
+                sel.saved.clear();
+            }
+            return Outcome::reply(r);
+        }
+    };
+    let uses_modseq = q.uses_modseq();
+    if uses_modseq {
+        condstore_used(s, Some(sel));
+    }
+    let view = &sel.view;
+    let uids: Vec<u32> = indexes
+        .iter()
+        .filter_map(|&i| view.get(i))
+        .map(|e| e.uid)
+        .collect();
+    let numbers: Vec<u32> = if sr.uid {
+        uids.clone()
+    } else {
+        indexes
+            .iter()
+            .map(|&i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+            .collect()
+    };
+    let modseq = uses_modseq
+        .then(|| {
+            indexes
+                .iter()
+                .filter_map(|&i| view.get(i))
+                .map(|e| e.modseq)
+                .max()
+        })
+        .flatten();
+    let opts = match sr.return_opts {
+        None if !s.enabled.rev2 => {
+            s.data_owned(Data::Search { numbers, modseq });
+            return Outcome::reply(cat::ok(tag, cat::SEARCH_DONE));
+        }
+        None => vec![SearchReturn::All],
+        Some(o) if o.is_empty() => vec![SearchReturn::All],
+        Some(o) => o,
+    };
+    if opts.contains(&SearchReturn::Save) {
+        sel.saved = saved_result(&opts, &uids);
+    }
+    if opts.iter().all(|o| *o == SearchReturn::Save) {
+        // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
+        return Outcome::reply(cat::ok(tag, cat::SEARCH_DONE));
+    }
+    let items = esearch_items(&opts, &numbers, modseq);
+    s.data_owned(Data::ESearch {
+        tag: Some(tag.clone()),
+        uid: sr.uid,
+        items,
+    });
+    Outcome::reply(cat::ok(tag, cat::SEARCH_DONE))
+}
+
+/// RFC 5182 §2.4: with MIN and/or MAX (and neither ALL nor COUNT) only those are saved.
+fn saved_result(opts: &[SearchReturn], uids: &[u32]) -> Vec<u32> {
+    let only_extremes = !opts.contains(&SearchReturn::All)
+        && !opts.contains(&SearchReturn::Count)
+        && (opts.contains(&SearchReturn::Min) || opts.contains(&SearchReturn::Max));
+    if !only_extremes {
+        return uids.to_vec();
+    }
+    let mut out = Vec::new();
+    if opts.contains(&SearchReturn::Min)
+        && let Some(&m) = uids.first()
+    {
+        out.push(m);
+    }
+    if opts.contains(&SearchReturn::Max)
+        && let Some(&m) = uids.last()
+        && !out.contains(&m)
+    {
+        out.push(m);
+    }
+    out
+}
+
+/// RFC 4731 §3.1: the requested items; MIN, MAX and ALL are omitted when nothing
+/// matched.
+pub(crate) fn esearch_items(
+    opts: &[SearchReturn],
+    numbers: &[u32],
+    modseq: Option<u64>,
+) -> Vec<ESearchItem> {
+    let mut items = Vec::new();
+    for o in opts {
+        match o {
+            SearchReturn::Min => items.extend(numbers.iter().min().map(|&n| ESearchItem::Min(n))),
+            SearchReturn::Max => items.extend(numbers.iter().max().map(|&n| ESearchItem::Max(n))),
+            SearchReturn::All => {
+                items.extend(SequenceSet::from_unsorted(numbers.to_vec()).map(ESearchItem::All));
+            }
+            SearchReturn::Count => {
+                items.push(ESearchItem::Count(
+                    u32::try_from(numbers.len()).unwrap_or(u32::MAX),
+                ));
+            }
+            SearchReturn::Save => {}
+        }
+    }
+    if let Some(m) = modseq
+        && !numbers.is_empty()
+    {
+        items.push(ESearchItem::ModSeq(m));
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esearch_table() {
+        use SearchReturn as R;
+        let all = SequenceSet::parse(b"2,4:6").unwrap();
+        let cases: Vec<(Vec<R>, Vec<u32>, Vec<ESearchItem>)> = vec![
+            (
+                vec![R::Min, R::Max, R::Count],
+                vec![2, 4, 5, 6],
+                vec![
+                    ESearchItem::Min(2),
+                    ESearchItem::Max(6),
+                    ESearchItem::Count(4),
+                ],
+            ),
+            (vec![R::All], vec![6, 2, 5, 4], vec![ESearchItem::All(all)]),
+            (
+                vec![R::Min, R::All, R::Count],
+                vec![],
+                vec![ESearchItem::Count(0)],
+            ),
+        ];
+        for (opts, numbers, expected) in cases {
+            assert_eq!(esearch_items(&opts, &numbers, None), expected, "{opts:?}");
+        }
+        assert_eq!(
+            esearch_items(&[R::Count], &[1], Some(9)),
+            vec![ESearchItem::Count(1), ESearchItem::ModSeq(9)]
+        );
+    }
+
+    #[test]
+    fn save_keeps_extremes_only_when_asked() {
+        use SearchReturn as R;
+        assert_eq!(saved_result(&[R::Save, R::Min], &[3, 5, 9]), vec![3]);
+        assert_eq!(
+            saved_result(&[R::Save, R::Min, R::Max], &[3, 5, 9]),
+            vec![3, 9]
+        );
+        assert_eq!(
+            saved_result(&[R::Save, R::Min, R::Count], &[3, 5, 9]),
+            vec![3, 5, 9]
+        );
+        assert_eq!(saved_result(&[R::Save], &[]), Vec::<u32>::new());
+    }
+}

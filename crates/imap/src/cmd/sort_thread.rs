@@ -1,0 +1,140 @@
+//! SORT and THREAD, with their UID forms (RFC 5256 §3; SORT=DISPLAY per RFC 5957):
+//! the matching messages come from the SEARCH machinery, their keys from the structures
+//! computed at delivery (one batched load), the ordering from the pure `sort` and
+//! `thread` modules.
+
+use std::collections::HashMap;
+
+use pillarbox_mime::{MessageStructure, decode_encoded_words};
+use pillarbox_store::MessageId;
+
+use super::Outcome;
+use super::search::matching;
+use crate::catalogue as cat;
+use crate::load::{self, Raw};
+use crate::proto::{Data, Sort, Tag, Thread, ThreadAlgorithm};
+use crate::session::{Selected, Session};
+use crate::sort::{SortItem, sort as order};
+use crate::thread::{ThreadMessage, ordered_subject, references};
+
+/// The structures of the messages at `indexes`, by message id.
+async fn structures(
+    s: &Session,
+    sel: &Selected,
+    tag: &Tag,
+    indexes: &[usize],
+) -> Result<HashMap<MessageId, MessageStructure>, crate::proto::StatusResponse> {
+    let store = s.svc.directory.store().clone();
+    let mut out = HashMap::with_capacity(indexes.len());
+    let items: Vec<(usize, u64)> = indexes.iter().map(|&i| (i, 0)).collect();
+    for batch in load::batches(&items, false) {
+        let ids = batch
+            .iter()
+            .filter_map(|&i| sel.view.get(i).map(|e| e.message))
+            .collect();
+        let loaded = load::load(&store, ids, Raw::None)
+            .await
+            .map_err(|e| cat::for_store_error(tag, &e))?;
+        out.extend(loaded.into_iter().map(|(id, l)| (id, l.structure)));
+    }
+    Ok(out)
+}
+
+/// RFC 5256 §3 SORT.
+pub(crate) async fn sort(s: &mut Session, sel: &mut Selected, tag: &Tag, st: Sort) -> Outcome {
+    if st.return_opts.is_some() {
+        return Outcome::reply(cat::bad(Some(tag), cat::ESORT_UNSUPPORTED));
+    }
+    let (indexes, _) = match matching(s, sel, tag, &st.search, Some(&st.charset)).await {
+        Ok(x) => x,
+        Err(r) => return Outcome::reply(r),
+    };
+    let structures = match structures(s, sel, tag, &indexes).await {
+        Ok(x) => x,
+        Err(r) => return Outcome::reply(r),
+    };
+    let empty = pillarbox_mime::SortKeys::default();
+    let mut items: Vec<SortItem<'_>> = indexes
+        .iter()
+        .filter_map(|&i| {
+            let e = sel.view.get(i)?;
+            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let keys = structures
+                .get(&e.message)
+                .map_or(&empty, |st| &st.sort_keys);
+            Some(SortItem {
+                id: if st.uid { e.uid } else { seq },
+                seq,
+                arrival: e.internal_date,
+                size: e.size,
+                keys,
+            })
+        })
+        .collect();
+    order(&mut items, &st.criteria);
+    let numbers = items.iter().map(|i| i.id).collect();
+    s.data_owned(Data::Sort {
+        numbers,
+        modseq: None,
+    });
+    Outcome::reply(cat::ok(tag, cat::SORT_DONE))
+}
+
+/// RFC 5256 §3 THREAD.
+pub(crate) async fn thread(s: &mut Session, sel: &mut Selected, tag: &Tag, t: Thread) -> Outcome {
+    let (indexes, _) = match matching(s, sel, tag, &t.search, Some(&t.charset)).await {
+        Ok(x) => x,
+        Err(r) => return Outcome::reply(r),
+    };
+    let structures = match structures(s, sel, tag, &indexes).await {
+        Ok(x) => x,
+        Err(r) => return Outcome::reply(r),
+    };
+    let msgs: Vec<ThreadMessage> = indexes
+        .iter()
+        .filter_map(|&i| {
+            let e = sel.view.get(i)?;
+            let st = structures.get(&e.message)?;
+            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            Some(thread_message(
+                if t.uid { e.uid } else { seq },
+                seq,
+                e.internal_date,
+                st,
+            ))
+        })
+        .collect();
+    let threads = match t.algorithm {
+        ThreadAlgorithm::OrderedSubject => ordered_subject(msgs),
+        ThreadAlgorithm::References => references(&msgs),
+    };
+    s.data_owned(Data::Thread(threads));
+    Outcome::reply(cat::ok(tag, cat::THREAD_DONE))
+}
+
+fn thread_message(id: u32, seq: u32, arrival: i64, st: &MessageStructure) -> ThreadMessage {
+    let k = &st.sort_keys;
+    let references = if k.references.is_empty() {
+        k.in_reply_to.iter().take(1).cloned().collect()
+    } else {
+        k.references.clone()
+    };
+    // RFC 5256 §2.1: a reply or forward is a subject whose base subject is shorter
+    // than the subject itself, once decoded and whitespace-collapsed.
+    let full = st
+        .envelope
+        .subject
+        .as_deref()
+        .map(|s| decode_encoded_words(s.as_bytes()))
+        .unwrap_or_default();
+    let collapsed: String = full.split_whitespace().collect::<Vec<_>>().join(" ");
+    ThreadMessage {
+        id,
+        seq,
+        date: k.date.unwrap_or(arrival),
+        message_id: k.message_id.clone(),
+        references,
+        is_reply: collapsed.len() > k.base_subject.len(),
+        base_subject: k.base_subject.clone(),
+    }
+}

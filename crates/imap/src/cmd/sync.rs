@@ -1,0 +1,170 @@
+//! Keeping a selected session in step with its mailbox (RFC 9051 §7.4.1, §5.2;
+//! RFC 7162 §3.2.10): after every command, and whenever IDLE wakes, the store's change
+//! feed is drained; if the selected mailbox changed, the delta since the view's
+//! HIGHESTMODSEQ is read in one snapshot and announced as `EXISTS`, `EXPUNGE` (or
+//! `VANISHED` with QRESYNC), `FETCH FLAGS` and `FLAGS`.
+//!
+//! Expunges are held back when the command just run used sequence numbers (FETCH,
+//! STORE, SEARCH, …), so the client's numbers never shift under it. Never writes while
+//! holding a lock: the view is plain session data.
+
+use pillarbox_store::{Change, StoreError, flags};
+use tokio::sync::broadcast::error::TryRecvError;
+
+use crate::catalogue as cat;
+use crate::proto::{Code, Data, FetchItem, Flag, SequenceSet};
+use crate::session::{Selected, Session};
+use crate::view::{Changes, View};
+
+/// Why a refresh failed.
+pub(crate) enum RefreshError {
+    /// The mailbox was deleted (or replaced, with a new UIDVALIDITY).
+    Gone,
+    /// A transient store failure; the view stays as it was.
+    Store(StoreError),
+}
+
+/// Drains the change feed, refreshes the view if the mailbox changed and announces what
+/// the client may learn now. False when the selected mailbox is gone.
+pub(crate) async fn sync(s: &mut Session, sel: &mut Selected, may_expunge: bool) -> bool {
+    let changes = if drain(sel) {
+        match refresh(s, sel).await {
+            Ok(c) => c,
+            Err(RefreshError::Gone) => return false,
+            Err(RefreshError::Store(e)) => {
+                tracing::warn!(error = %e, "cannot refresh the selected mailbox");
+                Changes::default()
+            }
+        }
+    } else {
+        Changes::default()
+    };
+    announce(s, sel, &changes, may_expunge);
+    true
+}
+
+/// Takes every waiting notification; true when one concerns the selected mailbox (or
+/// some were lost, so the view must be re-read to be safe).
+pub(crate) fn drain(sel: &mut Selected) -> bool {
+    let mut relevant = false;
+    loop {
+        match sel.changes.try_recv() {
+            Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => relevant = true,
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => relevant = true,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return relevant,
+        }
+    }
+}
+
+/// Reads the delta since the view's HIGHESTMODSEQ and applies it.
+pub(crate) async fn refresh(s: &Session, sel: &mut Selected) -> Result<Changes, RefreshError> {
+    let store = s.svc.directory.store();
+    let (mailbox, changed, expunged) = match store
+        .mailbox_delta(sel.mailbox, sel.view.highest_modseq)
+        .await
+    {
+        Ok(d) => d,
+        Err(StoreError::NotFound(_)) => return Err(RefreshError::Gone),
+        Err(e) => return Err(RefreshError::Store(e)),
+    };
+    if mailbox.uidvalidity != sel.view.uid_validity {
+        return Err(RefreshError::Gone);
+    }
+    let changes = sel
+        .view
+        .apply(changed, &expunged, mailbox.highestmodseq, mailbox.uidnext);
+    if changes.added > 0 && !sel.read_only && !s.enabled.rev2 {
+        // RFC 3501 §2.3.2: new arrivals are \Recent in the session that claims them.
+        match store.claim_recent(sel.mailbox).await {
+            Ok(first) => sel.view.add_recent(first, u32::MAX),
+            Err(e) => tracing::warn!(error = %e, "cannot claim \\Recent"),
+        }
+    }
+    Ok(changes)
+}
+
+/// Announces expunges (when allowed), keyword list changes, new messages and flag
+/// changes, in that order (RFC 9051 §7.3.1, §7.4.1, §7.5.2).
+pub(crate) fn announce(s: &mut Session, sel: &mut Selected, changes: &Changes, may_expunge: bool) {
+    if may_expunge && sel.view.has_pending_expunges() {
+        let gone = sel.view.take_expunged();
+        announce_expunged(s, &gone);
+    }
+    if changes.new_keywords {
+        announce_flags(s, &sel.view, sel.read_only);
+    }
+    if changes.added > 0 {
+        s.data_owned(Data::Exists(sel.view.exists()));
+        if !s.enabled.rev2 {
+            s.data_owned(Data::Recent(sel.view.recent_count()));
+        }
+    }
+    for &uid in &changes.flags {
+        if let Some(items) = flag_items(s, &sel.view, uid) {
+            let seq = seq_of(&sel.view, uid);
+            s.data_owned(Data::Fetch { seq, items });
+        }
+    }
+}
+
+/// `* n EXPUNGE` for each (descending) or one `* VANISHED` with QRESYNC.
+pub(crate) fn announce_expunged(s: &mut Session, gone: &[(u32, u32)]) {
+    if gone.is_empty() {
+        return;
+    }
+    if s.enabled.qresync {
+        if let Some(uids) = SequenceSet::from_unsorted(gone.iter().map(|g| g.1).collect()) {
+            s.data_owned(Data::Vanished {
+                earlier: false,
+                uids,
+            });
+        }
+    } else {
+        for &(seq, _) in gone {
+            s.data_owned(Data::Expunge(seq));
+        }
+    }
+}
+
+/// `* FLAGS (...)` and the matching `PERMANENTFLAGS` (RFC 9051 §7.3.5, §7.1).
+pub(crate) fn announce_flags(s: &mut Session, view: &View, read_only: bool) {
+    let mut list = crate::view::system_flags(
+        flags::ANSWERED | flags::FLAGGED | flags::DELETED | flags::SEEN | flags::DRAFT,
+    );
+    list.extend(
+        view.keywords()
+            .iter()
+            .map(|k| Flag::Keyword(bytes::Bytes::copy_from_slice(k.as_bytes()))),
+    );
+    s.data_owned(Data::Flags(list.clone()));
+    let code = if read_only {
+        Code::PermanentFlags {
+            flags: Vec::new(),
+            wildcard: false,
+        }
+    } else {
+        Code::PermanentFlags {
+            flags: list,
+            wildcard: true,
+        }
+    };
+    s.reply(&cat::untagged_ok(Some(code), cat::DONE));
+}
+
+/// `UID n FLAGS (...) [MODSEQ (m)]` of a message, for unsolicited and STORE responses.
+pub(crate) fn flag_items(s: &Session, view: &View, uid: u32) -> Option<Vec<FetchItem>> {
+    let e = view.get(view.index_of(uid)?)?;
+    let recent = !s.enabled.rev2 && view.is_recent(uid);
+    let mut items = vec![FetchItem::Uid(uid), FetchItem::Flags(e.flag_list(recent))];
+    if s.enabled.condstore {
+        items.push(FetchItem::ModSeq(e.modseq));
+    }
+    Some(items)
+}
+
+/// The sequence number of a UID in the view (0 if absent, which callers exclude).
+pub(crate) fn seq_of(view: &View, uid: u32) -> u32 {
+    view.index_of(uid)
+        .map_or(0, |i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+}
