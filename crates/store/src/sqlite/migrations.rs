@@ -166,6 +166,11 @@ CREATE TABLE collection_accounts (
     id          INTEGER PRIMARY KEY,
     account_id  INTEGER NOT NULL REFERENCES accounts(id),
     name        TEXT NOT NULL UNIQUE,
+    -- The remote mailbox's address and login, kept as columns because the queue looks
+    -- them up ("log on using sender's Internet Mail Account settings").
+    remote_address  TEXT,
+    remote_username TEXT,
+    remote_secret   TEXT,
     settings    TEXT NOT NULL,
     last_run_at INTEGER,
     last_result TEXT,

@@ -318,3 +318,15 @@ pub(crate) fn list(c: &Connection, only: Option<QueueId>) -> Result<Vec<QueueLis
 pub(crate) fn clear_leases(c: &Connection) -> Result<usize> {
     Ok(c.execute("UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL", [])?)
 }
+
+/// The login of the collection account whose remote address is `address`, if any.
+pub(crate) fn collection_login(c: &Connection, address: &str) -> Result<Option<(String, String)>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT remote_username, COALESCE(remote_secret, '') FROM collection_accounts \
+         WHERE remote_address = ?1 COLLATE NOCASE AND remote_username IS NOT NULL ORDER BY id LIMIT 1",
+        [address],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
