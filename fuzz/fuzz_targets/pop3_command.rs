@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, input)) = data.split_first() else {
         return;
     };
-    for line in input.split_inclusive(|&b| b == b'\n').filter(|l| l.len() <= MAX_LINE) {
+    for line in input
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| l.len() <= MAX_LINE)
+    {
         if let Ok(cmd) = parse(line) {
             let _ = cmd.keyword();
         }
