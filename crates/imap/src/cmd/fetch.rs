@@ -86,9 +86,13 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
     }
     if f.changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq) {
         condstore_used(s, Some(sel));
-        if !attrs.contains(&FetchAttr::ModSeq) {
-            attrs.push(FetchAttr::ModSeq);
-        }
+    }
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; once CONDSTORE is on, flags go
+    // with their MODSEQ so the client's cache stays exact.
+    let wants_modseq =
+        f.changed_since.is_some() || (s.enabled.condstore && attrs.contains(&FetchAttr::Flags));
+    if wants_modseq && !attrs.contains(&FetchAttr::ModSeq) {
+        attrs.push(FetchAttr::ModSeq);
     }
     if let Some(since) = f.changed_since {
         if f.vanished {
