@@ -15,7 +15,11 @@ impl Directory {
         services: ServiceFlags,
     ) -> Result<Account, StoreError> {
         policy::validate_flags(&services).map_err(|d| StoreError::Conflict(d.to_string()))?;
-        let hash = hash_blocking(password).await;
+        let pw = password.to_string();
+        let hash = self
+            .hash_blocking(move || password::hash(&pw))
+            .await
+            .unwrap_or_else(|| "!".into());
         self.store.account_create(address, &hash, services).await
     }
 
@@ -25,7 +29,11 @@ impl Directory {
         account: &Account,
         password: &str,
     ) -> Result<Account, StoreError> {
-        let hash = hash_blocking(password).await;
+        let pw = password.to_string();
+        let hash = self
+            .hash_blocking(move || password::hash(&pw))
+            .await
+            .unwrap_or_else(|| "!".into());
         self.store
             .account_update(
                 account.id,
@@ -48,11 +56,4 @@ impl Directory {
         }
         self.store.account_update(account.id, update).await
     }
-}
-
-async fn hash_blocking(password: &str) -> String {
-    let pw = password.to_string();
-    tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .unwrap_or_else(|_| "!".to_string())
 }

@@ -60,7 +60,8 @@ impl Directory {
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| password::dummy_hash().to_string());
         let pw = creds.password.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &stored))
+        let ok = self
+            .hash_blocking(move || password::verify(&pw, &stored))
             .await
             .unwrap_or(false);
         let account = match (account, ok) {
@@ -87,7 +88,7 @@ impl Directory {
     /// is logged, never fatal to the login.
     async fn rehash(&self, account: &Account, password: &str) {
         let pw = password.to_string();
-        let Ok(new_hash) = tokio::task::spawn_blocking(move || password::hash(&pw)).await else {
+        let Some(new_hash) = self.hash_blocking(move || password::hash(&pw)).await else {
             return;
         };
         let update = AccountUpdate {
@@ -97,6 +98,15 @@ impl Directory {
         if let Err(e) = self.store.account_update(account.id, update).await {
             tracing::warn!(user = %account.address(), error = %e, "could not upgrade password hash");
         }
+    }
+
+    /// Runs password hashing work on a blocking thread, one per core at a time.
+    pub(crate) async fn hash_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _permit = self.hashing.acquire().await.ok()?;
+        tokio::task::spawn_blocking(f).await.ok()
     }
 
     /// The service policy alone, for sessions that already know the account.

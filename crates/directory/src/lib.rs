@@ -30,6 +30,9 @@ pub struct Directory {
     store: Store,
     lan: IpRanges,
     limiter: LoginLimiter,
+    /// Password hashing is CPU- and memory-heavy (argon2id: ~19 MiB each): at most one
+    /// verification per core runs at once; the others wait their turn.
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -42,6 +45,9 @@ impl Directory {
     /// A directory over `store`, with `lan` as the LAN for "only from LAN" policies and
     /// `auth` as the login failure limits.
     pub fn new(store: Store, lan: IpRanges, auth: &AuthSection) -> Directory {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         Directory {
             store,
             lan,
@@ -50,6 +56,7 @@ impl Directory {
                 auth.failure_window.get(),
                 auth.lockout.get(),
             ),
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use pillarbox_store::{AccountId, BlobHash, BlobStore, MailboxId, MessageId, Store, StoreError};
+use pillarbox_store::{AccountId, BlobHash, BlobStore, MailboxId, Store, StoreError};
 use tokio::time::Instant;
 
 use crate::proto::WireSize;
@@ -62,33 +62,18 @@ impl Maildrop {
             .mailbox_get(account, "INBOX")
             .await?
             .ok_or(StoreError::NotFound("INBOX"))?;
-        let entries = store.entries(inbox.id).await?;
-        let ids: Vec<MessageId> = entries.iter().map(|e| e.message).collect();
-        let data: HashMap<MessageId, (BlobHash, u64)> = store
-            .messages(ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, (m.blob, m.size)))
-            .collect();
+        let entries = store.entry_blobs(inbox.id).await?;
         let mut messages = Vec::with_capacity(entries.len());
         let mut unknown = Vec::new();
-        for e in &entries {
-            // Expunged between the two reads: not part of the snapshot.
-            let Some((blob, stored)) = data.get(&e.message) else {
-                continue;
-            };
-            let size = match sizes.get(blob) {
+        for (uid, blob, stored) in entries {
+            let size = match sizes.get(&blob) {
                 Some(s) => s,
                 None => {
                     unknown.push(messages.len());
-                    *stored
+                    stored
                 }
             };
-            messages.push(MaildropMessage {
-                uid: e.uid,
-                blob: blob.clone(),
-                size,
-            });
+            messages.push(MaildropMessage { uid, blob, size });
         }
         if !unknown.is_empty() {
             let blobs = store.blobs().clone();

@@ -90,6 +90,17 @@ impl Store {
             .await
     }
 
+    /// UID, blob and size of every entry, without the parsed structure (POP3).
+    pub async fn entry_blobs(
+        &self,
+        mailbox: MailboxId,
+    ) -> Result<Vec<(u32, crate::BlobHash, u64)>> {
+        self.inner
+            .readers
+            .read(move |c| sqlite::entries::entry_blobs(c, mailbox))
+            .await
+    }
+
     /// Entries changed after `modseq` and UIDs expunged after it.
     pub async fn entries_changed_since(
         &self,

@@ -126,12 +126,18 @@ impl Store {
     /// `address`: "log on using sender's Internet Mail Account settings".
     pub async fn collection_login_for(&self, address: &str) -> Result<Option<(String, String)>> {
         let a = address.to_string();
-        self.inner.readers.read(move |c| sqlite::queue::collection_login(c, &a)).await
+        self.inner
+            .readers
+            .read(move |c| sqlite::queue::collection_login(c, &a))
+            .await
     }
 
     /// Gives back all leases; call when the only runner starts.
     pub async fn queue_clear_leases(&self) -> Result<usize> {
-        self.inner.writer.write(|t| sqlite::queue::clear_leases(t)).await
+        self.inner
+            .writer
+            .write(|t| sqlite::queue::clear_leases(t))
+            .await
     }
 
     /// When the next recipient is due, if any.

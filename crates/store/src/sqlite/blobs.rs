@@ -6,19 +6,18 @@ use rusqlite::{Connection, params};
 use crate::blob::{BlobHash, StoredBlob};
 use crate::error::Result;
 
-/// Adds one reference to `blob`, creating its row (with the content of an inline blob)
-/// if needed.
+/// Adds one reference to `blob`, creating its row (and storing the content of an inline
+/// blob) if needed.
 pub(crate) fn incref(c: &Connection, blob: &StoredBlob) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO blobs (hash, size, refcount, zero_since, data) VALUES (?1, ?2, 1, NULL, ?3) \
-         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1, zero_since = NULL, \
-         data = COALESCE(blobs.data, excluded.data)",
+        "INSERT INTO blobs (hash, size, refcount, zero_since) VALUES (?1, ?2, 1, NULL) \
+         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1, zero_since = NULL",
     )?
-    .execute(params![
-        blob.hash.as_str(),
-        blob.size as i64,
-        blob.inline.as_deref()
-    ])?;
+    .execute(params![blob.hash.as_str(), blob.size as i64])?;
+    if let Some(data) = blob.inline.as_deref() {
+        c.prepare_cached("INSERT OR IGNORE INTO blob_data (hash, data) VALUES (?1, ?2)")?
+            .execute(params![blob.hash.as_str(), data])?;
+    }
     Ok(())
 }
 
@@ -26,7 +25,7 @@ pub(crate) fn incref(c: &Connection, blob: &StoredBlob) -> Result<()> {
 pub(crate) fn inline_data(c: &Connection, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
     use rusqlite::OptionalExtension;
     Ok(
-        c.prepare_cached("SELECT data FROM blobs WHERE hash = ?1 AND data IS NOT NULL")?
+        c.prepare_cached("SELECT data FROM blob_data WHERE hash = ?1")?
             .query_row([hash.as_str()], |r| r.get(0))
             .optional()?,
     )
@@ -51,14 +50,19 @@ pub(crate) fn take_unused(
 ) -> Result<Vec<(BlobHash, bool)>> {
     let rows: Vec<(String, bool)> = c
         .prepare_cached(
-            "SELECT hash, data IS NOT NULL FROM blobs WHERE refcount = 0 AND zero_since <= ?1 LIMIT ?2",
+            "SELECT b.hash, EXISTS (SELECT 1 FROM blob_data d WHERE d.hash = b.hash) FROM blobs b \
+             WHERE b.refcount = 0 AND b.zero_since <= ?1 LIMIT ?2",
         )?
         .query_map(params![cutoff, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut del = c.prepare_cached("DELETE FROM blobs WHERE hash = ?1 AND refcount = 0")?;
+    let mut del_data = c.prepare_cached("DELETE FROM blob_data WHERE hash = ?1")?;
     let mut out = Vec::with_capacity(rows.len());
     for (h, inline) in rows {
         del.execute([&h])?;
+        if inline {
+            del_data.execute([&h])?;
+        }
         out.push((BlobHash::parse(&h)?, inline));
     }
     Ok(out)

@@ -372,3 +372,20 @@ pub(crate) fn move_entries(
     remove_entries(c, src, &entries)?;
     Ok(pairs)
 }
+
+/// UID, blob and size of every entry of a mailbox, in one read (POP3's maildrop).
+pub(crate) fn entry_blobs(
+    c: &Connection,
+    mailbox: MailboxId,
+) -> Result<Vec<(u32, crate::BlobHash, u64)>> {
+    let rows = c
+        .prepare_cached(
+            "SELECT e.uid, m.blob_hash, m.size FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+             WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+        )?
+        .query_map([mailbox.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(uid, h, size)| Ok((uid as u32, crate::BlobHash::parse(&h)?, size.max(0) as u64)))
+        .collect()
+}

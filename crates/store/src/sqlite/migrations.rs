@@ -71,15 +71,19 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
 
--- Content-addressed blobs: small ones inline in `data`, the others in the file
--- blobs/<hash[0..2]>/<hash> (data NULL). refcount counts the messages and queue messages
--- that use the blob; zero_since says since when it is unused.
+-- Content-addressed blobs: small ones inline in `blob_data`, the others in the file
+-- blobs/<hash[0..2]>/<hash>. refcount counts the messages and queue messages that use
+-- the blob; zero_since says since when it is unused. The content lives in its own
+-- table so reference-count updates never rewrite it.
 CREATE TABLE blobs (
     hash        TEXT PRIMARY KEY,
     size        INTEGER NOT NULL,
     refcount    INTEGER NOT NULL,
-    zero_since  INTEGER,
-    data        BLOB
+    zero_since  INTEGER
+) WITHOUT ROWID;
+CREATE TABLE blob_data (
+    hash        TEXT PRIMARY KEY,
+    data        BLOB NOT NULL
 );
 CREATE INDEX blobs_unused ON blobs (zero_since) WHERE refcount = 0;
 

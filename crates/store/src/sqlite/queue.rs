@@ -316,7 +316,10 @@ pub(crate) fn list(c: &Connection, only: Option<QueueId>) -> Result<Vec<QueueLis
 /// Gives back every lease (a single server starting up: leases of a dead process must
 /// not delay its recipients until they expire).
 pub(crate) fn clear_leases(c: &Connection) -> Result<usize> {
-    Ok(c.execute("UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL", [])?)
+    Ok(c.execute(
+        "UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL",
+        [],
+    )?)
 }
 
 /// The login of the collection account whose remote address is `address`, if any.

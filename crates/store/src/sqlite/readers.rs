@@ -15,6 +15,7 @@ pub(crate) struct Readers {
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
     path: std::path::PathBuf,
+    max_idle: usize,
 }
 
 impl Readers {
@@ -30,32 +31,50 @@ impl Readers {
             idle: Arc::new(Mutex::new(conns)),
             permits: Arc::new(Semaphore::new(count)),
             path: path.to_path_buf(),
+            max_idle: count * 2,
         })
     }
 
-    /// Runs `f` on a pooled connection from a thread that may block (blocking-pool
-    /// threads, tools). Falls back to a short-lived connection when all are busy.
-    pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Connection) -> Result<T>,
-    {
+    /// A connection: a pooled one, or a fresh one when every pooled connection is in
+    /// use (blocking readers do not take permits, so the pool may run dry).
+    fn take(&self) -> Result<Connection> {
         let pooled = self.idle.lock().ok().and_then(|mut p| p.pop());
         match pooled {
-            Some(conn) => {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)));
-                if let Ok(mut pool) = self.idle.lock() {
-                    pool.push(conn);
-                }
-                result.unwrap_or(Err(StoreError::Corrupt("a read panicked".into())))
-            }
+            Some(c) => Ok(c),
             None => {
-                let conn = super::connect(&self.path)?;
-                f(&conn)
+                let c = super::connect(&self.path)?;
+                c.pragma_update(None, "query_only", true)?;
+                Ok(c)
             }
         }
     }
 
-    /// Runs `f` on a pooled connection in the blocking thread pool.
+    /// Returns a connection to the pool, keeping at most `max_idle`.
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.idle.lock()
+            && pool.len() < self.max_idle
+        {
+            pool.push(conn);
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take()?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)));
+        self.give_back(conn);
+        result.unwrap_or(Err(StoreError::Corrupt("a read panicked".into())))
+    }
+
+    /// Runs `f` from a thread that may block (blocking-pool threads, tools).
+    pub(crate) fn read_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        self.run(f)
+    }
+
+    /// Runs `f` on a pooled connection in the blocking thread pool; at most as many
+    /// async readers run at once as the pool holds connections.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -67,19 +86,10 @@ impl Readers {
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Closed)?;
-        let idle = self.idle.clone();
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let conn = idle
-                .lock()
-                .map_err(|_| StoreError::Closed)?
-                .pop()
-                .ok_or(StoreError::Closed)?;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)));
-            if let Ok(mut pool) = idle.lock() {
-                pool.push(conn);
-            }
-            result.unwrap_or(Err(StoreError::Corrupt("a read panicked".into())))
+            this.run(f)
         })
         .await
         .map_err(|_| StoreError::Closed)?
