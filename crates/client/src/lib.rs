@@ -9,9 +9,11 @@
 
 mod conn;
 pub mod oauth;
+pub mod policy;
 pub mod pop3;
 pub mod sasl;
 pub mod smtp;
 
 pub use conn::ConnError;
+pub use policy::TlsPolicy;
 pub use sasl::{Credentials, Mechanism, Secret};

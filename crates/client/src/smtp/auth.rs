@@ -51,7 +51,9 @@ impl SmtpClient {
         let mut reply = self.command(line.as_bytes(), Stage::Auth, t).await?;
         for _ in 0..MAX_ROUNDS {
             match reply.code {
-                235 => {
+                // RFC 4954 says 235; some servers (Postfix's smtp-sink among them)
+                // answer 250, and any 2xx means the server accepted us.
+                200..=299 => {
                     self.info.authenticated = Some(mechanism);
                     return Ok(());
                 }

@@ -9,20 +9,8 @@ use std::time::Duration;
 
 use pillarbox_net::dial::DialOptions;
 
+pub use crate::policy::TlsPolicy;
 use crate::sasl::{Credentials, Mechanism};
-
-/// What to do about STARTTLS when the TLS mode is STARTTLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsPolicy {
-    /// Never send STARTTLS.
-    None,
-    /// STARTTLS when offered; plaintext when the server does not offer it or the
-    /// handshake fails (then the client reconnects without TLS). For direct MX
-    /// delivery (RFC 3207 §4, RFC 7435).
-    Opportunistic,
-    /// STARTTLS or nothing: no offer, a refusal or a failed handshake is an error.
-    Required,
-}
 
 /// AUTH behaviour (the Accredo seed's "Authorisation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
