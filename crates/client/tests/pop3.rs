@@ -239,6 +239,21 @@ async fn user_pass_login_and_quit() {
 }
 
 #[tokio::test]
+async fn pop_before_smtp_login_and_quit() {
+    let server = Pop3Server::start(Pop3Script::default()).await;
+    let cfg = config(ClientTlsMode::None, TlsPolicy::None);
+    let info = Pop3Client::login_and_quit(&target(&server), &cfg, &password("s3cret"))
+        .await
+        .unwrap();
+    assert_eq!(info.login, Some(LoginMethod::UserPass));
+    assert_eq!(server.log().last().map(String::as_str), Some("QUIT"));
+    let err = Pop3Client::login_and_quit(&target(&server), &cfg, &password("bad"))
+        .await
+        .unwrap_err();
+    assert!(err.is_auth_failure());
+}
+
+#[tokio::test]
 async fn sasl_plain_when_offered() {
     let script = Pop3Script {
         sasl: vec!["PLAIN", "LOGIN"],

@@ -621,3 +621,67 @@ async fn helo_when_ehlo_is_refused() {
     client.quit().await.unwrap();
     assert!(server.commands().contains(&"HELO client.test".to_string()));
 }
+
+#[tokio::test]
+async fn many_recipients_are_pipelined_in_groups() {
+    let server = SmtpServer::start(Script::default()).await;
+    let mut client = SmtpClient::connect(&target(&server), &config(ClientTlsMode::None))
+        .await
+        .unwrap();
+    let rcpts: Vec<String> = (0..150).map(|i| format!("r{i}@dest.test")).collect();
+    let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+    let out = client.send(&envelope(&refs), MESSAGE).await.unwrap();
+    assert_eq!(out.rcpts.len(), 150);
+    assert!(out.rcpts.iter().all(Result::is_ok) && out.delivered());
+    client.quit().await.unwrap();
+    assert_eq!(server.messages()[0].rcpts.len(), 150);
+    let record = server.record.lock().unwrap();
+    let first = record
+        .reads
+        .iter()
+        .position(|r| r.iter().any(|l| l.starts_with("MAIL FROM")))
+        .unwrap();
+    assert_eq!(
+        record.reads[first].len(),
+        101,
+        "MAIL and the first hundred RCPTs"
+    );
+    assert_eq!(
+        record.reads[first + 1].len(),
+        51,
+        "the other fifty and DATA"
+    );
+    assert_eq!(record.reads[first + 1][50], "DATA");
+}
+
+#[tokio::test]
+async fn caller_mistakes_are_refused_before_the_wire() {
+    let server = SmtpServer::start(Script::default()).await;
+    let mut c = config(ClientTlsMode::None);
+    c.ehlo_name = "bad name\r\nRSET".into();
+    let err = SmtpClient::connect(&target(&server), &c).await.unwrap_err();
+    assert!(matches!(err, SmtpError::Config(_)), "{err:?}");
+
+    let mut client = SmtpClient::connect(&target(&server), &config(ClientTlsMode::None))
+        .await
+        .unwrap();
+    let err = client.send(&envelope(&[]), MESSAGE).await.unwrap_err();
+    assert!(matches!(err, SmtpError::Config(_)), "{err:?}");
+    let err = client
+        .send(&envelope(&["a@b>\r\nRSET"]), MESSAGE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SmtpError::InvalidAddress(_)) && err.is_permanent(),
+        "{err:?}"
+    );
+    assert!(client.is_usable());
+    assert!(
+        client
+            .send(&envelope(&["x@dest.test"]), MESSAGE)
+            .await
+            .unwrap()
+            .delivered()
+    );
+    client.quit().await.unwrap();
+}

@@ -126,6 +126,20 @@ impl Pop3Client {
         &self.info
     }
 
+    /// POP-before-SMTP: connect, log in, QUIT, and report how it went. The server
+    /// then lets this address relay for a while.
+    pub async fn login_and_quit(
+        target: &Target,
+        config: &Pop3ClientConfig,
+        credentials: &Credentials,
+    ) -> Result<Pop3SessionInfo, Pop3Error> {
+        let mut client = Pop3Client::connect(target, config).await?;
+        client.login(credentials).await?;
+        let info = client.info.clone();
+        client.quit().await?;
+        Ok(info)
+    }
+
     /// RFC 2595 §4: STLS, the handshake, and a fresh CAPA afterwards.
     async fn stls(&mut self, target: &Target, config: &Pop3ClientConfig) -> Result<(), Pop3Error> {
         let opportunistic = config.tls_policy == TlsPolicy::Opportunistic;

@@ -62,6 +62,14 @@ impl SmtpClient {
     /// [`SmtpClient::connect`] without the AUTH step, for callers that report each
     /// step (the connection test) and then call [`SmtpClient::authenticate`].
     pub async fn open(target: &Target, config: &SmtpClientConfig) -> Result<SmtpClient, SmtpError> {
+        let name = &config.ehlo_name;
+        if name.is_empty()
+            || name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(SmtpError::Config(format!("invalid EHLO name {name:?}")));
+        }
         let starttls =
             config.dial.tls.mode == ClientTlsMode::StartTls && config.tls_policy != TlsPolicy::None;
         match SmtpClient::open_once(target, config, starttls).await {

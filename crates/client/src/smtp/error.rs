@@ -107,6 +107,12 @@ impl SmtpError {
         }
     }
 
+    /// The server refused our credentials or token. With a token mechanism the
+    /// caller invalidates its cached token and tries once more.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, SmtpError::AuthFailed { .. })
+    }
+
     /// The server's reply behind the error, when there is one.
     pub fn reply(&self) -> Option<&Reply> {
         match self {
@@ -126,6 +132,7 @@ impl SmtpError {
                 | SmtpError::SmtputfUnsupported
                 | SmtpError::MessageTooLarge { .. }
                 | SmtpError::InvalidAddress(_)
+                | SmtpError::Config(_)
         )
     }
 }

@@ -15,6 +15,8 @@ use super::reply::Reply;
 
 /// Bytes of the message encoded and written per block.
 const DATA_BLOCK: usize = 64 * 1024;
+/// Most RCPT commands in one pipelined write.
+const PIPELINE_GROUP: usize = 100;
 
 /// One recipient with its DSN parameters (RFC 3461 §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,9 @@ impl SmtpClient {
         if self.needs_rset {
             self.reset().await?;
         }
+        if envelope.rcpts.is_empty() {
+            return Err(SmtpError::Config("an envelope without recipients".into()));
+        }
         let mail = self.mail_command(envelope)?;
         let mut rcpt_lines = Vec::with_capacity(envelope.rcpts.len());
         for r in &envelope.rcpts {
@@ -155,26 +160,42 @@ impl SmtpClient {
     }
 
     /// RFC 2920: MAIL, all RCPTs and DATA in one write, then the replies in order.
+    /// More than [`PIPELINE_GROUP`] recipients go in several writes, each followed by
+    /// reading its replies, so neither side can block on a full socket buffer.
     async fn transaction_pipelined(
         &mut self,
         mail: &str,
         rcpts: &[String],
         message: &[u8],
     ) -> Result<SendOutcome, SmtpError> {
-        let mut batch = String::with_capacity(mail.len() + rcpts.len() * 48 + 6);
-        batch.push_str(mail);
-        for r in rcpts {
-            batch.push_str(r);
-        }
-        batch.push_str("DATA\r\n");
         let t = self.timeouts;
-        self.write(batch.as_bytes(), Stage::Mail, t.mail).await?;
-        let mail_reply = self.read_reply(Stage::Mail, t.mail).await?;
+        let groups = rcpts.len().div_ceil(PIPELINE_GROUP).max(1);
+        let mut mail_reply = None;
         let mut outcomes = Vec::with_capacity(rcpts.len());
-        for _ in rcpts {
-            let r = self.read_reply(Stage::Rcpt, t.rcpt).await?;
-            outcomes.push(if r.is_positive() { Ok(r) } else { Err(r) });
+        for g in 0..groups {
+            let group = rcpts.chunks(PIPELINE_GROUP).nth(g).unwrap_or(&[]);
+            let mut batch = String::with_capacity(mail.len() + group.len() * 48 + 6);
+            if g == 0 {
+                batch.push_str(mail);
+            }
+            for r in group {
+                batch.push_str(r);
+            }
+            if g + 1 == groups {
+                batch.push_str("DATA\r\n");
+            }
+            self.write(batch.as_bytes(), Stage::Mail, t.mail).await?;
+            if g == 0 {
+                mail_reply = Some(self.read_reply(Stage::Mail, t.mail).await?);
+            }
+            for _ in group {
+                let r = self.read_reply(Stage::Rcpt, t.rcpt).await?;
+                outcomes.push(if r.is_positive() { Ok(r) } else { Err(r) });
+            }
         }
+        let Some(mail_reply) = mail_reply else {
+            return Err(SmtpError::Broken);
+        };
         let data_reply = self.read_reply(Stage::Data, t.data_init).await?;
         let any_accepted = outcomes.iter().any(Result::is_ok);
         if data_reply.code == 354 && (!mail_reply.is_positive() || !any_accepted) {
