@@ -4,8 +4,8 @@
 use anyhow::{Result, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::DeliveryPipeline;
-use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_imap::{ImapService, ImapSettings};
+use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
 use tokio::net::TcpListener;

@@ -13,8 +13,7 @@ use imap::Imap;
 #[test]
 fn create_delete_rename() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 def names(r):
@@ -70,15 +69,13 @@ r = c.cmd("DELETE INBOX")
 assert r.status == "NO", r
 r = c.cmd("DELETE nothere")
 assert r.code == "NONEXISTENT", r
-"#,
-    );
+"#);
 }
 
 #[test]
 fn subscriptions_and_extended_list() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 assert c.cmd("CREATE Fruit/Apple").ok
@@ -132,8 +129,7 @@ assert len(r.lines("LIST")) == 2, r
 assert c.cmd("UNSUBSCRIBE Ghost").ok
 r = c.cmd('LSUB "" "Ghost"')
 assert not r.lines("LSUB"), r
-"#,
-    );
+"#);
 }
 
 #[test]
@@ -161,8 +157,7 @@ assert r.status == "NO" and r.code == "NOPERM", r
 "#,
     );
     server.cli(&["account", "set", "bob@example.test", "--quota", "1MiB"]);
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 r = c.cmd("GETQUOTAROOT INBOX")
@@ -172,15 +167,13 @@ r = c.cmd('GETQUOTA ""')
 assert r.one("QUOTA") == b'* QUOTA "" (STORAGE 1 1024)', r
 r = c.cmd('GETQUOTA "other"')
 assert r.status == "NO", r
-"#,
-    );
+"#);
 }
 
 #[test]
 fn modified_utf7_and_utf8_names() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 assert c.cmd("CREATE Entw&APw-rfe/Gr&APw-n").ok
@@ -203,6 +196,5 @@ r = d.cmd('LIST "" "&A5UDuwO7A7cDvQO5A7oDrAMB-"')
 assert len(r.lines("LIST")) in (0, 1)
 r = d.cmd('LIST "" "*"')
 assert any(l.endswith(b"&A5UDuwO7A7cDvQO5A7oDrA-") for l in r.lines("LIST")), r
-"#,
-    );
+"#);
 }

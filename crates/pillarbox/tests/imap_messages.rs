@@ -152,15 +152,13 @@ assert fetch_data(r, b"BINARY[1]")[4] == body
 "#,
     );
     server.cli(&["account", "set", "bob@example.test", "--quota", "6MiB"]);
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 r = c.cmd("APPEND INBOX ", Lit(b"Subject: over\r\n\r\n" + b"z" * 2 * 1024 * 1024))
 assert r.status == "NO" and r.code == "OVERQUOTA", r
 assert c.cmd("APPEND INBOX ", Lit("Subject: small\r\n\r\nfits\r\n")).ok
-"#,
-    );
+"#);
 }
 
 #[test]

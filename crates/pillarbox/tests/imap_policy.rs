@@ -14,8 +14,7 @@ use imap::Imap;
 fn imap_disabled_is_refused_with_the_reason() {
     let server = Imap::start();
     server.cli(&["account", "set", "bob@example.test", "--imap", "off"]);
-    server.py(
-        r#"
+    server.py(r#"
 import base64
 c = connect(IMAP)
 r = c.cmd('LOGIN "bob@example.test" "pw"')
@@ -30,16 +29,20 @@ assert r.code == "AUTHENTICATIONFAILED", r
 r = c.cmd('LOGIN "carol@example.test" "pw"')
 assert r.ok, r
 assert c.cmd("SELECT INBOX").ok
-"#,
-    );
+"#);
 }
 
 #[test]
 fn lan_only_is_refused_from_outside_and_allowed_from_the_lan() {
     let server = Imap::start();
-    server.cli(&["account", "set", "bob@example.test", "--imap-lan-only", "on"]);
-    server.py(
-        r#"
+    server.cli(&[
+        "account",
+        "set",
+        "bob@example.test",
+        "--imap-lan-only",
+        "on",
+    ]);
+    server.py(r#"
 outside = connect(IMAP, source="127.0.0.2")
 r = outside.cmd('LOGIN "bob@example.test" "pw"')
 assert r.status == "NO" and r.code == "CONTACTADMIN", r
@@ -51,6 +54,5 @@ inside = connect(IMAP, source="127.0.0.1")
 r = inside.cmd('LOGIN "bob@example.test" "pw"')
 assert r.ok, r
 assert inside.cmd("SELECT INBOX").ok
-"#,
-    );
+"#);
 }

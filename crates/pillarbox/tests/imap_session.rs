@@ -47,8 +47,7 @@ assert c.closed()
 #[test]
 fn starttls_and_logindisabled_outside_trusted_networks() {
     let server = Imap::start_with("[network]\nlan = [\"127.0.0.1/32\"]\ntrusted = []\n");
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 caps = c.greeting.decode()
 assert "LOGINDISABLED" in caps and "STARTTLS" in caps and "AUTH=" not in caps, caps
@@ -77,15 +76,13 @@ s = connect(IMAPS, tls=True, cafile=CERT)
 caps = s.greeting.decode()
 assert "STARTTLS" not in caps and "AUTH=PLAIN" in caps and "LOGINDISABLED" not in caps, caps
 s.login()
-"#,
-    );
+"#);
 }
 
 #[test]
 fn authenticate_login_and_unauthenticate() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 import base64
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 c = connect(IMAP)
@@ -128,15 +125,13 @@ r = c.cmd("LOGIN ", Lit("bob@example.test"), " ", Lit("pw", sync=False))
 assert r.ok and len(r.continuations) == 1, r
 r = c.cmd("LOGIN bob@example.test pw")
 assert r.status == "BAD", r
-"#,
-    );
+"#);
 }
 
 #[test]
 fn id_enable_namespace() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 r = c.cmd('ID ("name" "imapc" "version" "1")')
 assert r.ok and b'"name" "Pillarbox"' in r.one("ID"), r
@@ -152,15 +147,13 @@ r = c.cmd("NAMESPACE")
 assert r.one("NAMESPACE") == b'* NAMESPACE (("" "/")) NIL NIL', r
 r = c.cmd("ID NIL")
 assert r.ok
-"#,
-    );
+"#);
 }
 
 #[test]
 fn compress_deflate_both_ways() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 body = "Subject: big\r\n\r\n" + "compressible line of text\r\n" * 4000
@@ -178,15 +171,13 @@ assert r.status == "NO" and r.code == "COMPRESSIONACTIVE", r
 c.send("p1 NOOP\r\np2 NOOP\r\n")
 assert c.wait("p1").ok and c.wait("p2").ok
 assert c.cmd("LOGOUT").ok
-"#,
-    );
+"#);
 }
 
 #[test]
 fn bad_input_gets_bad_and_too_much_gets_bye() {
     let server = Imap::start_with("[imap]\nmax_bad_commands = 6\nmax_line = 2000\n");
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 r = c.cmd("FROBNICATE")
 assert r.status == "BAD", r
@@ -209,15 +200,13 @@ assert r.startswith(b"no-command-here BAD"), r   # the sixth BAD
 r = c.read()
 assert r.startswith(b"* BYE"), r
 assert c.closed()
-"#,
-    );
+"#);
 }
 
 #[test]
 fn idle_timeout_logs_out() {
     let server = Imap::start_with("[imap]\nidle_timeout = \"2s\"\n");
-    server.py(
-        r#"
+    server.py(r#"
 c = connect(IMAP)
 c.login()
 start = time.time()
@@ -225,15 +214,13 @@ r = c.read()
 assert r.startswith(b"* BYE") and b"idle" in r.lower(), r
 assert c.closed()
 assert time.time() - start < 10
-"#,
-    );
+"#);
 }
 
 #[test]
 fn shutdown_says_bye_to_idlers() {
     let server = Imap::start();
-    server.py(
-        r#"
+    server.py(r#"
 import os, signal
 c = connect(IMAP)
 c.login()
@@ -243,6 +230,5 @@ assert c.read().startswith(b"+")
 os.kill(PID, signal.SIGTERM)
 r = c.read()
 assert r.startswith(b"* BYE"), r
-"#,
-    );
+"#);
 }

@@ -503,11 +503,21 @@ fn limits_on_recipients_errors_and_connections_per_ip() {
     assert!(out.trim_end().ends_with("250 2.0.0 Reset OK"), "{out}");
 
     // Malformed commands get 500/501 and the session goes on, until the error limit.
-    let out = raw(s.addr("smtp"), &[b"EHLO c\r\nFOO\r\nMAIL FROM:bad\r\nNOOP\r\nBAR\r\nBAZ\r\nNOOP\r\n"]);
+    let out = raw(
+        s.addr("smtp"),
+        &[b"EHLO c\r\nFOO\r\nMAIL FROM:bad\r\nNOOP\r\nBAR\r\nBAZ\r\nNOOP\r\n"],
+    );
     let codes: Vec<&str> = out.lines().map(|l| &l[..3]).collect();
     assert!(codes.contains(&"500") && codes.contains(&"501"), "{out}");
-    assert!(out.contains("250 2.0.0 OK"), "NOOP after a bad command works: {out}");
-    assert!(out.trim_end().ends_with("421 4.7.0 Too many errors, closing connection"), "{out}");
+    assert!(
+        out.contains("250 2.0.0 OK"),
+        "NOOP after a bad command works: {out}"
+    );
+    assert!(
+        out.trim_end()
+            .ends_with("421 4.7.0 Too many errors, closing connection"),
+        "{out}"
+    );
 
     // A third connection from the same address is refused with 421.
     let _a = TcpStream::connect(s.addr("smtp")).unwrap();

@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -22,7 +25,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for krate in std::fs::read_dir(workspace().join("crates")).unwrap().flatten() {
+    for krate in std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let src = krate.path().join("src");
         if src.is_dir() {
             rust_files(&src, &mut files);
@@ -42,7 +48,10 @@ fn every_source_file_says_what_it_owns() {
         })
         .map(|p| p.display().to_string())
         .collect();
-    assert!(missing.is_empty(), "files without a `//!` header: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` header: {missing:#?}"
+    );
 }
 
 #[test]
@@ -59,7 +68,8 @@ fn no_source_file_over_1500_lines() {
 
 /// The `pillarbox-*` dependencies (and selected external ones) of a crate.
 fn deps(krate: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
     let mut in_deps = false;
     let mut out = Vec::new();
     for line in text.lines() {
@@ -90,14 +100,23 @@ fn protocol_crates_do_not_depend_on_each_other() {
 
 #[test]
 fn only_store_links_sqlite_and_only_the_binary_parses_config_files() {
-    for krate in std::fs::read_dir(workspace().join("crates")).unwrap().flatten() {
+    for krate in std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let name = krate.file_name().to_string_lossy().to_string();
         let d = deps(&name);
         if name != "store" {
-            assert!(!d.contains(&"rusqlite".to_string()), "{name} links rusqlite");
+            assert!(
+                !d.contains(&"rusqlite".to_string()),
+                "{name} links rusqlite"
+            );
         }
         if name != "config" && name != "pillarbox" {
-            assert!(!d.contains(&"toml".to_string()), "{name} parses TOML itself");
+            assert!(
+                !d.contains(&"toml".to_string()),
+                "{name} parses TOML itself"
+            );
         }
     }
 }
@@ -105,11 +124,27 @@ fn only_store_links_sqlite_and_only_the_binary_parses_config_files() {
 #[test]
 fn nothing_below_the_binary_depends_on_it_and_store_stays_at_the_bottom() {
     let store = deps("store");
-    for upper in ["pillarbox-directory", "pillarbox-delivery", "pillarbox-smtp", "pillarbox-imap", "pillarbox-pop3", "pillarbox-queue"] {
-        assert!(!store.contains(&upper.to_string()), "store depends on {upper}");
+    for upper in [
+        "pillarbox-directory",
+        "pillarbox-delivery",
+        "pillarbox-smtp",
+        "pillarbox-imap",
+        "pillarbox-pop3",
+        "pillarbox-queue",
+    ] {
+        assert!(
+            !store.contains(&upper.to_string()),
+            "store depends on {upper}"
+        );
     }
-    for krate in std::fs::read_dir(workspace().join("crates")).unwrap().flatten() {
+    for krate in std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let name = krate.file_name().to_string_lossy().to_string();
-        assert!(!deps(&name).contains(&"pillarbox".to_string()), "{name} depends on the binary");
+        assert!(
+            !deps(&name).contains(&"pillarbox".to_string()),
+            "{name} depends on the binary"
+        );
     }
 }

@@ -60,14 +60,26 @@ async fn mx_in_preference_order_implicit_mx_null_mx_and_nxdomain() {
     ]);
     let r = MxResolver::new(&[dns.1]).unwrap();
     let hosts = r.hosts("one.test").await.unwrap();
-    let names: Vec<(&str, u16)> = hosts.iter().map(|h| (h.name.as_str(), h.preference)).collect();
+    let names: Vec<(&str, u16)> = hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.preference))
+        .collect();
     assert_eq!(names, vec![("mx1.one.test", 10), ("mx2.one.test", 20)]);
-    assert_eq!(hosts[0].addrs, vec!["127.0.0.2".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        hosts[0].addrs,
+        vec!["127.0.0.2".parse::<std::net::IpAddr>().unwrap()]
+    );
 
     let implicit = r.hosts("bare.test").await.unwrap();
-    assert_eq!(implicit[0].addrs, vec!["127.0.0.4".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        implicit[0].addrs,
+        vec!["127.0.0.4".parse::<std::net::IpAddr>().unwrap()]
+    );
 
-    assert_eq!(r.hosts("null.test").await, Err(MxError::NullMx("null.test".into())));
+    assert_eq!(
+        r.hosts("null.test").await,
+        Err(MxError::NullMx("null.test".into()))
+    );
     let missing = r.hosts("missing.test").await.unwrap_err();
     assert!(missing.is_permanent(), "{missing:?}");
 }

@@ -4,8 +4,8 @@
 mod account;
 mod alias;
 mod domain;
-pub mod sendmail;
 mod queue;
+pub mod sendmail;
 mod serve;
 
 use std::io::BufRead;

@@ -29,7 +29,13 @@ fn relative(t: i64, now: i64) -> String {
     } else {
         format!("{}d{}h", a / 86_400, (a % 86_400) / 3600)
     };
-    if d > 0 { format!("in {text}") } else if d == 0 { "now".into() } else { format!("{text} ago") }
+    if d > 0 {
+        format!("in {text}")
+    } else if d == 0 {
+        "now".into()
+    } else {
+        format!("{text} ago")
+    }
 }
 
 fn print_listing(m: &QueueListing, now: i64, detailed: bool) {
@@ -43,10 +49,21 @@ fn print_listing(m: &QueueListing, now: i64, detailed: bool) {
         if m.held { "  (held)" } else { "" }
     );
     if detailed {
-        println!("        source: {}{}", m.source, m.route.as_deref().map(|r| format!(", route {r}")).unwrap_or_default());
+        println!(
+            "        source: {}{}",
+            m.source,
+            m.route
+                .as_deref()
+                .map(|r| format!(", route {r}"))
+                .unwrap_or_default()
+        );
     }
     for r in &m.recipients {
-        let next = if r.status == "queued" { relative(r.next_attempt, now) } else { "-".into() };
+        let next = if r.status == "queued" {
+            relative(r.next_attempt, now)
+        } else {
+            "-".into()
+        };
         println!(
             "        {:<30} {:<9} attempts {:<3} next {:<10} {}",
             r.address,
@@ -86,7 +103,9 @@ pub async fn run(cmd: QueueCommand, store: &Store) -> Result<()> {
         }
         QueueCommand::Show { id, json } => {
             let list = store.queue_list(Some(QueueId(id))).await?;
-            let m = list.first().ok_or_else(|| anyhow!("no queued message {id}"))?;
+            let m = list
+                .first()
+                .ok_or_else(|| anyhow!("no queued message {id}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(m)?);
             } else {
@@ -123,13 +142,17 @@ async fn flush(store: &Store, now: i64, timeout: u64) -> Result<()> {
         return Ok(());
     }
     if !server_running(store) {
-        println!("{n} recipient(s) scheduled; the server is not running, they go out when it starts");
+        println!(
+            "{n} recipient(s) scheduled; the server is not running, they go out when it starts"
+        );
         return Ok(());
     }
     let bar = indicatif::ProgressBar::new(n as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} recipients handled ({elapsed}) {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} recipients handled ({elapsed}) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
     loop {
@@ -148,8 +171,15 @@ async fn flush(store: &Store, now: i64, timeout: u64) -> Result<()> {
     }
     bar.finish_and_clear();
     let left = store.queue_list(None).await?;
-    let deferred: usize = left.iter().flat_map(|m| &m.recipients).filter(|r| r.status == "queued").count();
-    println!("flush done: {} recipient(s) handled, {deferred} still queued (deferred)", n.saturating_sub(deferred));
+    let deferred: usize = left
+        .iter()
+        .flat_map(|m| &m.recipients)
+        .filter(|r| r.status == "queued")
+        .count();
+    println!(
+        "flush done: {} recipient(s) handled, {deferred} still queued (deferred)",
+        n.saturating_sub(deferred)
+    );
     Ok(())
 }
 

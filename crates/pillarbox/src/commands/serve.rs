@@ -81,12 +81,22 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
             tracing::info!(service, address = %bound, "listening");
         }
     }
+    let queue = pillarbox_queue::OutboundQueue::new(
+        ctx.pipeline.clone(),
+        pillarbox_queue::QueueSettings {
+            queue: config.queue.clone(),
+            hostname: config.server.hostname.clone(),
+        },
+        std::sync::Arc::new(pillarbox_queue::clock::SystemClock),
+    )?;
+    let queue_task = queue.spawn(shutdown.token());
     spawn_maintenance(store.clone());
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
     wait_for_signals(&tls).await?;
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");
     let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
+    let _ = tokio::time::timeout(config.limits.shutdown_grace.get(), queue_task).await;
     if left > 0 {
         tracing::warn!(
             sessions = left,

@@ -22,7 +22,11 @@ impl Imap {
     /// Default configuration plus `NETWORK` and `extra` (which must not repeat those
     /// sections).
     pub fn start_with(extra: &str) -> Imap {
-        let network = if extra.contains("[network]") { "" } else { NETWORK };
+        let network = if extra.contains("[network]") {
+            ""
+        } else {
+            NETWORK
+        };
         let s = TestServer::start(&format!("{}\n{network}\n{extra}", listen_any("127.0.0.1")));
         accounts(&s, &["bob", "carol"]);
         Imap { s }

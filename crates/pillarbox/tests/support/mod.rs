@@ -3,6 +3,8 @@
 //! log. The server is killed when the handle drops.
 #![allow(dead_code)]
 
+pub mod peers;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;

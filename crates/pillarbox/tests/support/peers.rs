@@ -1,0 +1,176 @@
+//! Real peers for outbound tests: a DNS server (dnsmasq) serving MX records on
+//! loopback, and receiving SMTP servers (aiosmtpd, Debian's python3-aiosmtpd) with a
+//! per-recipient policy. Each runs as a child process killed on drop.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (also free for UDP in practice).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// dnsmasq answering for `.test` with the given `--mx-host`/`--host-record` options.
+pub struct Dns {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dns {
+    pub fn start(records: &[String]) -> Dns {
+        let port = free_port();
+        let child = Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--no-resolv",
+                "--no-hosts",
+                "--conf-file=/dev/null",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.1",
+                "--user=root",
+                "--pid-file",
+                "--local=/test/",
+            ])
+            .arg(format!("--port={port}"))
+            .args(records)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq (dnsmasq-base) is installed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "dnsmasq did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Dns {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+}
+
+/// The Python that has aiosmtpd (Debian's).
+fn python_with_aiosmtpd() -> &'static str {
+    for p in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(p)
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return p;
+        }
+    }
+    panic!("python3-aiosmtpd is not installed (scripts/test installs it)");
+}
+
+/// A receiving SMTP server with a policy (see `smtp_peer.py`).
+pub struct SmtpPeer {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One message a peer accepted.
+#[derive(Debug, serde::Deserialize)]
+pub struct Received {
+    pub from: String,
+    pub rcpts: Vec<String>,
+    pub data: String,
+    pub tls: bool,
+    pub auth: serde_json::Value,
+    pub mail_options: Vec<String>,
+}
+
+impl SmtpPeer {
+    /// Starts a peer on `ip:port` with extra JSON settings merged into its config.
+    pub fn start(ip: &str, port: u16, extra: serde_json::Value) -> SmtpPeer {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("received");
+        let mut cfg = serde_json::json!({ "host": ip, "port": port, "dir": dir });
+        if let (Some(obj), Some(more)) = (cfg.as_object_mut(), extra.as_object()) {
+            for (k, v) in more {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        let cfg_path = tmp.path().join("peer.json");
+        std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_peer.py");
+        let mut child = Command::new(python_with_aiosmtpd())
+            .arg(script)
+            .arg(&cfg_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY", "peer did not start");
+        SmtpPeer {
+            child,
+            addr: format!("{ip}:{port}").parse().unwrap(),
+            dir,
+            _tmp: tmp,
+        }
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Waits until `n` messages arrived (or panics after `timeout`).
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let r = self.received();
+            if r.len() >= n {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} messages at {}, got {}",
+                self.addr,
+                r.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The AUTH log lines.
+    pub fn auth_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("auth.log"))
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+}
