@@ -120,6 +120,10 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
 /// Dispatches what is due and says how long to wait before looking again.
 async fn next_wait(inner: &Arc<Inner>, now: i64) -> Result<Duration, StoreError> {
     let s = &inner.scheduler;
+    if inner.store.queue_is_held().await? {
+        // `queue hold --all`: wait for the release (announced as a queue change).
+        return Ok(MAX_SLEEP);
+    }
     if !inner.config.send_immediately && !window::is_open(&s.windows, s.offset, now) {
         let open = window::next_open(&s.windows, s.offset, now).unwrap_or(now + 3600);
         return Ok(Duration::from_secs((open - now).max(1) as u64).min(MAX_SLEEP));

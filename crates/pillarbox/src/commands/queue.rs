@@ -120,14 +120,29 @@ pub async fn run(cmd: QueueCommand, store: &Store) -> Result<()> {
             store.queue_delete(QueueId(id)).await?;
             println!("message {id} deleted from the queue");
         }
-        QueueCommand::Hold { id, all } => {
-            let n = store.queue_set_held(id_or_all(id, all)?, true).await?;
-            println!("{n} message(s) held");
-        }
-        QueueCommand::Release { id, all } => {
-            let n = store.queue_set_held(id_or_all(id, all)?, false).await?;
-            println!("{n} message(s) released");
-        }
+        QueueCommand::Hold { id, all } => match id_or_all(id, all)? {
+            Some(one) => {
+                store.queue_set_held(Some(one), true).await?;
+                println!("message {one} held");
+            }
+            None => {
+                store.queue_hold_all(true).await?;
+                println!(
+                    "queue held: nothing is sent (new mail waits too) until `queue release --all`"
+                );
+            }
+        },
+        QueueCommand::Release { id, all } => match id_or_all(id, all)? {
+            Some(one) => {
+                store.queue_set_held(Some(one), false).await?;
+                println!("message {one} released");
+            }
+            None => {
+                store.queue_hold_all(false).await?;
+                let n = store.queue_set_held(None, false).await?;
+                println!("queue released ({n} held message(s) released too)");
+            }
+        },
         QueueCommand::Flush { timeout } => flush(store, now, timeout).await?,
     }
     Ok(())

@@ -172,6 +172,20 @@ impl Store {
         Ok(n)
     }
 
+    /// True while the whole queue is held: nothing is sent, new mail waits too.
+    pub async fn queue_is_held(&self) -> Result<bool> {
+        self.inner.readers.read(sqlite::queue::global_hold).await
+    }
+
+    /// Holds or releases the whole queue.
+    pub async fn queue_hold_all(&self, held: bool) -> Result<()> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::queue::set_global_hold(t, held))
+            .await?;
+        self.announce(vec![Change::Queue]).await
+    }
+
     /// Makes one message (or all) due now.
     pub async fn queue_retry_now(&self, only: Option<QueueId>, now: i64) -> Result<usize> {
         let n = self

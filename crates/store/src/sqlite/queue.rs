@@ -333,3 +333,25 @@ pub(crate) fn collection_login(c: &Connection, address: &str) -> Result<Option<(
     )
     .optional()?)
 }
+
+/// The whole-queue hold switch (kept in `counters`).
+pub(crate) fn global_hold(c: &Connection) -> Result<bool> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT value FROM counters WHERE name = 'queue_hold'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()?
+    .unwrap_or(0)
+        != 0)
+}
+
+pub(crate) fn set_global_hold(c: &Connection, held: bool) -> Result<()> {
+    c.execute(
+        "INSERT INTO counters (name, value) VALUES ('queue_hold', ?1) \
+         ON CONFLICT (name) DO UPDATE SET value = ?1",
+        [held as i64],
+    )?;
+    Ok(())
+}
