@@ -142,3 +142,29 @@ fn expiry_bounces_and_null_sender_never_does() {
         .count();
     assert_eq!(bounces, 1, "only the first message bounced");
 }
+
+#[test]
+fn delay_warning_before_expiry() {
+    let peer = SmtpPeer::start(
+        "127.0.0.1",
+        free_port(),
+        serde_json::json!({ "defer_first": { "busy@remote.test": 1000 } }),
+    );
+    let s = server(&peer, "expire_after = \"1h\"\ndelay_warning_after = \"1s\"");
+    sendmail(&s, "bob@example.test", "busy@remote.test", "still trying");
+    let notice = wait_inbox(&s, "bob@example.test", "Delayed Mail");
+    assert!(notice.contains("Action: delayed"), "{notice}");
+    assert!(notice.contains("Will-Retry-Until: "), "{notice}");
+    assert!(
+        notice.contains("text/rfc822-headers"),
+        "a delay notice carries only the headers: {notice}"
+    );
+    // Only one warning, and the message is still queued.
+    std::thread::sleep(Duration::from_secs(3));
+    let warnings = inbox(&s.data_dir(), "bob@example.test")
+        .into_iter()
+        .filter(|m| String::from_utf8_lossy(m).contains("Delayed Mail"))
+        .count();
+    assert_eq!(warnings, 1);
+    assert!(ok(s.cli(&["queue", "list"], None)).contains("busy@remote.test"));
+}

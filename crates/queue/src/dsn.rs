@@ -65,8 +65,8 @@ pub struct DsnInput<'a> {
     pub headers_only: bool,
     pub original: &'a [u8],
     pub recipients: Vec<DsnRecipient>,
-    /// When the next attempt is planned (delay notices).
-    pub next_attempt: Option<i64>,
+    /// When the queue gives up (delay notices: Will-Retry-Until, RFC 3464 §2.3.9).
+    pub retry_until: Option<i64>,
 }
 
 /// The enhanced status to report for a reply: its own, or derived from the reply code.
@@ -153,8 +153,8 @@ pub fn build(d: &DsnInput<'_>, now: i64, boundary: &str) -> Vec<u8> {
             let _ = write!(m, "Diagnostic-Code: smtp; {}\r\n", one_line(diag));
         }
         let _ = write!(m, "Last-Attempt-Date: {}\r\n", rfc5322(now));
-        if let (DsnKind::Delay, Some(next)) = (d.kind, d.next_attempt) {
-            let _ = write!(m, "Will-Retry-Until: {}\r\n", rfc5322(next));
+        if let (DsnKind::Delay, Some(until)) = (d.kind, d.retry_until) {
+            let _ = write!(m, "Will-Retry-Until: {}\r\n", rfc5322(until));
         }
     }
     let (ctype, body) = if d.headers_only || d.kind == DsnKind::Delay {
@@ -235,7 +235,7 @@ mod tests {
                 diagnostic: Some("550 5.1.1 <bob@remote.example>: no such user".into()),
                 remote_mta: Some("mx1.remote.example".into()),
             }],
-            next_attempt: None,
+            retry_until: None,
         }
     }
 

@@ -18,7 +18,7 @@ pub(crate) struct Notice {
     pub arrival: i64,
     pub blob: BlobHash,
     pub recipients: Vec<DsnRecipient>,
-    pub next_attempt: Option<i64>,
+    pub retry_until: Option<i64>,
 }
 
 /// Adds `r` to the notice of its kind for `queue_id`, creating it.
@@ -69,7 +69,7 @@ pub(crate) async fn send(
                 headers_only: n.ret_hdrs,
                 original: &original,
                 recipients: n.recipients.clone(),
-                next_attempt: n.next_attempt,
+                retry_until: n.retry_until,
             },
             now,
             &boundary,

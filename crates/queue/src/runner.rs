@@ -262,7 +262,7 @@ async fn run_group(inner: &Arc<Inner>, route: &Route, items: Vec<QueueItem>) {
             arrival: item.created_at,
             blob: item.blob.clone(),
             recipients: Vec::new(),
-            next_attempt: None,
+            retry_until: None,
         };
         let dsn_rcpt = |action: Action, reply: &str, host: Option<&str>| DsnRecipient {
             address: item.recipient.clone(),
@@ -331,7 +331,7 @@ async fn run_group(inner: &Arc<Inner>, route: &Route, items: Vec<QueueItem>) {
                         if inner.policy.delay_warning_due(item, now) {
                             let t = Notice {
                                 kind: DsnKind::Delay,
-                                next_attempt: Some(*next_attempt),
+                                retry_until: Some(item.created_at + inner.policy.expire_after),
                                 ..template
                             };
                             notices::add(
