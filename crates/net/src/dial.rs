@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use crate::stream::BoxedStream;
 use crate::tls::client::{ClientTls, ClientTlsError, ClientTlsMode};
 
-pub use tls::{CertSummary, TlsReport, upgrade_tls};
+pub use tls::{CertSummary, TlsReport, upgrade_tls, upgrade_tls_reporting};
 
 /// Where to connect: a host name or an IP literal, and a port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -280,22 +280,59 @@ async fn by_deadline<T>(
     }
 }
 
+/// The steps of a dial that completed before it failed, for the connection test
+/// ("DNS ok, TCP ok, proxy refused the credentials").
+#[derive(Debug, Clone, Default)]
+pub struct PartialDial {
+    /// Name resolution, when a name was resolved (not for an IP literal).
+    pub dns: Option<(Duration, Vec<IpAddr>)>,
+    /// The TCP connect, when it succeeded.
+    pub tcp: Option<(Duration, SocketAddr)>,
+    /// The proxy handshake, when it succeeded.
+    pub proxy: Option<ProxyReport>,
+    /// The certificate the server presented, when a failed TLS handshake got that far.
+    pub certificate: Option<CertSummary>,
+}
+
+/// A failed dial with what had worked before it failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct DialFailure {
+    pub error: DialError,
+    pub partial: PartialDial,
+}
+
 /// Opens a connection to `target` as `opts` says: resolve, connect, proxy, implicit TLS.
 pub async fn connect(target: &Target, opts: &DialOptions) -> Result<Dialed, DialError> {
+    connect_reporting(target, opts).await.map_err(|f| f.error)
+}
+
+/// [`connect`] that reports the steps which succeeded when a later one fails.
+pub async fn connect_reporting(target: &Target, opts: &DialOptions) -> Result<Dialed, DialFailure> {
+    let mut partial = PartialDial::default();
+    let fail = |error: DialError, partial: &PartialDial| DialFailure {
+        error,
+        partial: partial.clone(),
+    };
     let total = opts.connect_timeout;
     let deadline = Instant::now() + total;
     let first_hop = match &opts.proxy {
         Some(p) => p.target(),
         None => target.clone(),
     };
-    let (dns, addrs) = by_deadline(deadline, total, DialStage::Dns, resolve(&first_hop)).await?;
+    let (dns, addrs) = by_deadline(deadline, total, DialStage::Dns, resolve(&first_hop))
+        .await
+        .map_err(|e| fail(e, &partial))?;
+    partial.dns = dns.clone();
     let (tcp, socket) = by_deadline(
         deadline,
         total,
         DialStage::Connect,
         connect_any(&first_hop, &addrs, deadline),
     )
-    .await?;
+    .await
+    .map_err(|e| fail(e, &partial))?;
+    partial.tcp = Some(tcp);
     let addr = tcp.1;
     let (mut stream, proxy): (BoxedStream, _) = match &opts.proxy {
         None => (Box::new(socket), None),
@@ -307,25 +344,36 @@ pub async fn connect(target: &Target, opts: &DialOptions) -> Result<Dialed, Dial
                 DialStage::Proxy,
                 proxy::handshake(socket, p, target),
             )
-            .await?;
+            .await
+            .map_err(|e| fail(e, &partial))?;
             let report = ProxyReport {
                 kind: p.kind,
                 proxy: p.target().to_string(),
                 duration: started.elapsed(),
             };
+            partial.proxy = Some(report.clone());
             (tunnel, Some(report))
         }
     };
     let mut tls = None;
     if opts.tls.mode == ClientTlsMode::Implicit {
         let name = opts.server_name(target);
-        let (s, r) = by_deadline(
-            deadline,
-            total,
-            DialStage::Tls,
-            upgrade_tls(stream, name, &opts.tls),
-        )
-        .await?;
+        let upgraded =
+            tokio::time::timeout_at(deadline, upgrade_tls_reporting(stream, name, &opts.tls)).await;
+        let (s, r) = match upgraded {
+            Ok(Ok(done)) => done,
+            Ok(Err((e, cert))) => {
+                partial.certificate = cert;
+                return Err(fail(e, &partial));
+            }
+            Err(_) => {
+                let e = DialError::Timeout {
+                    stage: DialStage::Tls,
+                    after: total,
+                };
+                return Err(fail(e, &partial));
+            }
+        };
         stream = s;
         tls = Some(r);
     }

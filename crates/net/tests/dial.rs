@@ -473,3 +473,29 @@ async fn socks5_through_microsocks_with_right_and_wrong_credentials() {
     assert!(matches!(err, DialError::ProxyAuth { .. }), "{err:?}");
     socks.child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_dial_reports_the_steps_that_worked() {
+    // Untrusted certificate: TCP worked, and the certificate is known.
+    let (addr, _) = tls_greeter().await;
+    let f = dial::connect_reporting(&target(addr), &implicit(true, None))
+        .await
+        .err()
+        .expect("untrusted");
+    assert!(matches!(f.error, DialError::TlsUntrusted { .. }), "{f}");
+    assert_eq!(f.partial.tcp.map(|t| t.1), Some(addr));
+    assert!(f.partial.dns.is_none() && f.partial.proxy.is_none());
+    let cert = f.partial.certificate.expect("certificate seen");
+    assert!(cert.sans.iter().any(|n| n == "localhost"), "{cert:?}");
+
+    // Proxy refusing the credentials: TCP to the proxy worked, the proxy step did not.
+    let proxy = http_proxy("u", "right").await;
+    let opts = via(ProxyKind::HttpConnect, proxy, Some("u"), Some("wrong"));
+    let f = dial::connect_reporting(&target(greeter().await), &opts)
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(f.error, DialError::ProxyAuth { .. }), "{f}");
+    assert_eq!(f.partial.tcp.map(|t| t.1), Some(proxy));
+    assert!(f.partial.proxy.is_none());
+}

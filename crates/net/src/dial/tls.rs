@@ -137,19 +137,39 @@ pub async fn upgrade_tls(
     server_name: &str,
     tls: &ClientTls,
 ) -> Result<(BoxedStream, TlsReport), DialError> {
-    let (connector, outcome) = tls.connector()?;
+    upgrade_tls_reporting(stream, server_name, tls)
+        .await
+        .map_err(|(e, _)| e)
+}
+
+/// [`upgrade_tls`] that, on failure, also hands back the certificate the server
+/// presented when the handshake got that far (for the connection test).
+pub async fn upgrade_tls_reporting(
+    stream: BoxedStream,
+    server_name: &str,
+    tls: &ClientTls,
+) -> Result<(BoxedStream, TlsReport), (DialError, Option<CertSummary>)> {
+    let (connector, outcome) = tls.connector().map_err(|e| (e.into(), None))?;
     let bare = server_name.trim_start_matches('[').trim_end_matches(']');
-    let name =
-        ServerName::try_from(bare.to_string()).map_err(|_| DialError::InvalidServerName {
-            name: server_name.to_string(),
-        })?;
+    let name = ServerName::try_from(bare.to_string()).map_err(|_| {
+        (
+            DialError::InvalidServerName {
+                name: server_name.to_string(),
+            },
+            None,
+        )
+    })?;
     let started = Instant::now();
     let result = connector.connect(name, stream).await;
     let recorded = outcome.lock().map(|o| o.clone()).unwrap_or_default();
     let s = match result {
         Ok(s) => s,
         Err(e) => {
-            return Err(match recorded.result {
+            let cert = recorded
+                .certificate
+                .as_deref()
+                .and_then(CertSummary::from_der);
+            let error = match recorded.result {
                 Some(Err(reason)) if tls.verify => DialError::TlsUntrusted {
                     server_name: server_name.to_string(),
                     reason,
@@ -158,7 +178,8 @@ pub async fn upgrade_tls(
                     server_name: server_name.to_string(),
                     reason: e.to_string(),
                 },
-            });
+            };
+            return Err((error, cert));
         }
     };
     let duration = started.elapsed();
