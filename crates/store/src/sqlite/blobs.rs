@@ -41,6 +41,29 @@ pub(crate) fn decref(c: &Connection, hash: &str, n: i64) -> Result<()> {
     Ok(())
 }
 
+/// Drops one reference for each hash in `hashes` (a hash may repeat).
+pub(crate) fn decref_many(c: &Connection, hashes: &[String]) -> Result<()> {
+    let mut counts: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for h in hashes {
+        *counts.entry(h.as_str()).or_insert(0) += 1;
+    }
+    if counts.values().any(|&n| n != 1) {
+        for (h, n) in counts {
+            decref(c, h, n)?;
+        }
+        return Ok(());
+    }
+    let json =
+        serde_json::to_string(hashes).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    c.prepare_cached(
+        "UPDATE blobs SET refcount = MAX(refcount - 1, 0), \
+         zero_since = CASE WHEN refcount - 1 <= 0 THEN ?2 ELSE NULL END \
+         WHERE hash IN (SELECT value FROM json_each(?1))",
+    )?
+    .execute(params![json, super::now()])?;
+    Ok(())
+}
+
 /// Removes the rows of blobs unused since before `cutoff` (inline content goes with
 /// them) and returns their hashes, each with whether it was inline.
 pub(crate) fn take_unused(

@@ -199,18 +199,13 @@ pub(crate) fn append(
 fn uid_entries(c: &Connection, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<Entry>> {
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
-         WHERE e.mailbox_id = ?1 AND e.uid = ?2"
+         WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2)) ORDER BY e.uid"
     );
-    let mut st = c.prepare_cached(&sql)?;
-    let mut out = Vec::with_capacity(uids.len());
-    for uid in uids {
-        match st.query_row(params![mailbox.0, uid], entry_row) {
-            Ok(e) => out.push(e),
-            Err(rusqlite::Error::QueryReturnedNoRows) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(out)
+    let rows = c
+        .prepare_cached(&sql)?
+        .query_map(params![mailbox.0, json_ids(uids.iter())], entry_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 fn merge_keywords(current: &str, op: FlagOp, given: &[String]) -> String {
@@ -295,27 +290,44 @@ pub(crate) fn expunge(
     Ok(doomed.into_iter().map(|e| e.uid).collect())
 }
 
+/// A JSON array of numbers, for `json_each` in set-based statements.
+fn json_ids<T: std::fmt::Display>(ids: impl Iterator<Item = T>) -> String {
+    let mut out = String::from("[");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// Removes `doomed` with set-based statements (a POP3 QUIT or an IMAP EXPUNGE may take
+/// thousands of entries): entries, tombstones, message references, blob references.
 fn remove_entries(c: &Connection, mailbox: MailboxId, doomed: &[Entry]) -> Result<()> {
     if doomed.is_empty() {
         return Ok(());
     }
     let modseq = next_modseq(c, mailbox)?;
     let account = account_of(c, mailbox)?;
-    let mut del =
-        c.prepare_cached("DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")?;
-    let mut tomb = c.prepare_cached(
-        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut freed = 0i64;
-    for e in doomed {
-        del.execute(params![mailbox.0, e.uid])?;
-        tomb.execute(params![mailbox.0, e.uid, modseq as i64])?;
-        freed += e.size as i64;
-        super::messages::release(c, e.message.0, 1)?;
-    }
+    let uids = json_ids(doomed.iter().map(|e| e.uid));
+    c.prepare_cached(
+        "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid IN (SELECT value FROM json_each(?2))",
+    )?
+    .execute(params![mailbox.0, uids])?;
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT ?1, value, ?3 FROM json_each(?2)",
+    )?
+    .execute(params![mailbox.0, uids, modseq as i64])?;
+    let freed: i64 = doomed.iter().map(|e| e.size as i64).sum();
     c.prepare_cached("UPDATE accounts SET used_bytes = MAX(used_bytes - ?2, 0) WHERE id = ?1")?
         .execute(params![account, freed])?;
-    Ok(())
+    let mut per_message: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for e in doomed {
+        *per_message.entry(e.message.0).or_insert(0) += 1;
+    }
+    super::messages::release_many(c, &per_message)
 }
 
 /// Copies entries to `dst` (sharing the message) and returns (source UID, new UID) pairs.

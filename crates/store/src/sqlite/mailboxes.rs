@@ -189,9 +189,11 @@ pub(crate) fn delete_with_entries(c: &Connection, id: MailboxId) -> Result<()> {
         "UPDATE accounts SET used_bytes = MAX(used_bytes - ?2, 0) WHERE id = ?1",
         params![account, freed],
     )?;
+    let mut counts: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for (message, _) in entries {
-        super::messages::release(c, message, 1)?;
+        *counts.entry(message).or_insert(0) += 1;
     }
+    super::messages::release_many(c, &counts)?;
     Ok(())
 }
 

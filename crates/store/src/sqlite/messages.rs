@@ -39,6 +39,39 @@ pub(crate) fn release(c: &Connection, message: i64, n: i64) -> Result<()> {
     Ok(())
 }
 
+/// Drops references to many messages at once (`counts`: message id → references
+/// dropped). Messages left without references are deleted and their blobs released.
+pub(crate) fn release_many(
+    c: &Connection,
+    counts: &std::collections::HashMap<i64, i64>,
+) -> Result<()> {
+    if counts.values().any(|&n| n != 1) {
+        for (&m, &n) in counts {
+            release(c, m, n)?;
+        }
+        return Ok(());
+    }
+    let mut ids = String::from("[");
+    for (i, m) in counts.keys().enumerate() {
+        if i > 0 {
+            ids.push(',');
+        }
+        ids.push_str(&m.to_string());
+    }
+    ids.push(']');
+    c.prepare_cached(
+        "UPDATE messages SET refcount = refcount - 1 WHERE id IN (SELECT value FROM json_each(?1))",
+    )?
+    .execute([&ids])?;
+    let hashes: Vec<String> = c
+        .prepare_cached(
+            "DELETE FROM messages WHERE refcount <= 0 AND id IN (SELECT value FROM json_each(?1)) RETURNING blob_hash",
+        )?
+        .query_map([&ids], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    super::blobs::decref_many(c, &hashes)
+}
+
 /// The UID and MODSEQ given to a new entry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Appended {
