@@ -24,6 +24,7 @@
 
 pub mod proto;
 
+mod cache;
 mod caps;
 mod catalogue;
 mod cmd;
@@ -49,6 +50,9 @@ use tokio_util::sync::CancellationToken;
 /// The line a client refused by a connection limit reads.
 pub const REFUSAL: &str = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
 
+/// Memory the message cache may use (structures and header blocks).
+const MESSAGE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Settings a session needs.
 #[derive(Debug, Clone)]
 pub struct ImapSettings {
@@ -71,6 +75,8 @@ pub(crate) struct Inner {
     pub directory: Directory,
     /// The certificate for STARTTLS; `None` disables STARTTLS.
     pub tls: Option<ServerTls>,
+    /// Structures and headers of messages, shared by every session.
+    pub cache: cache::MessageCache,
 }
 
 impl std::fmt::Debug for ImapService {
@@ -87,6 +93,7 @@ impl ImapService {
                 settings,
                 directory,
                 tls,
+                cache: cache::MessageCache::new(MESSAGE_CACHE_BYTES),
             }),
         }
     }

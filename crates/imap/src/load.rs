@@ -1,15 +1,20 @@
-//! Loading what FETCH, SEARCH and SORT need of a batch of messages with one store call:
-//! the structures computed at delivery (one `Store::messages` read for the batch), and
-//! the raw bytes (the top-level header only, or the whole message) read on a blocking
-//! thread. A structure that cannot be decoded is recomputed from the raw message.
+//! Loading what FETCH, SEARCH and SORT need of a batch of messages: the structure and
+//! the header block come from the process-wide [`MessageCache`] when it has them;
+//! the others are read with one `Store::messages` call for the batch and decoded (or
+//! recomputed from the raw message when the stored structure cannot be decoded) on a
+//! blocking thread, where whole messages are read too.
 //!
 //! A message that vanished meanwhile (expunged by another session, blob gone) is simply
 //! absent from the result: callers skip it. Never holds a lock across I/O.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use bytes::Bytes;
 use pillarbox_mime::MessageStructure;
-use pillarbox_store::{MessageId, Store, StoreError};
+use pillarbox_store::{BlobStore, MessageData, MessageId, Store, StoreError};
+
+use crate::cache::{CachedMessage, MessageCache};
 
 /// How much of each message to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,11 +28,11 @@ pub(crate) enum Raw {
 }
 
 /// One loaded message.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Loaded {
-    pub structure: MessageStructure,
-    /// The bytes read: empty for [`Raw::None`], the header block, or the message.
-    pub raw: Vec<u8>,
+    pub structure: Arc<MessageStructure>,
+    /// The bytes asked for: empty for [`Raw::None`], the header block, or the message.
+    pub raw: Bytes,
 }
 
 /// Batches are cut so their raw bytes stay below this many octets (one message may be
@@ -40,41 +45,130 @@ pub(crate) const BATCH_MESSAGES: usize = 256;
 /// Loads `ids` (structures always; raw bytes as `raw` asks).
 pub(crate) async fn load(
     store: &Store,
+    cache: &MessageCache,
     ids: Vec<MessageId>,
     raw: Raw,
 ) -> Result<HashMap<MessageId, Loaded>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let data = store.messages(ids).await?;
+    let cached = cache.get_many(&ids);
+    let missing: Vec<MessageId> = ids
+        .iter()
+        .copied()
+        .filter(|id| !cached.contains_key(id))
+        .collect();
+    let data = if missing.is_empty() {
+        Vec::new()
+    } else {
+        store.messages(missing).await?
+    };
+    let needs_blocking = !data.is_empty() || raw == Raw::Whole;
+    if !needs_blocking {
+        return Ok(cached
+            .into_iter()
+            .map(|(id, c)| (id, from_cache(&c, raw)))
+            .collect());
+    }
     let blobs = store.blobs().clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = HashMap::with_capacity(data.len());
-        for md in data {
-            let parsed: Option<MessageStructure> = serde_json::from_slice(&md.structure).ok();
-            let result = match (parsed, raw) {
-                (Some(st), Raw::None) => Ok((st, Vec::new())),
-                (Some(st), Raw::Header) => {
-                    let len = usize::try_from(st.root.body_start).unwrap_or(usize::MAX);
-                    blobs.read_range_blocking(&md.blob, 0, len).map(|r| (st, r))
+    let (loaded, fresh) =
+        tokio::task::spawn_blocking(move || read_blocking(&blobs, cached, data, raw))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+    cache.insert_many(fresh);
+    Ok(loaded)
+}
+
+fn from_cache(c: &CachedMessage, raw: Raw) -> Loaded {
+    Loaded {
+        structure: c.structure.clone(),
+        raw: match raw {
+            Raw::None | Raw::Whole => Bytes::new(),
+            Raw::Header => c.header.clone(),
+        },
+    }
+}
+
+/// Entries to cache, from a fresh read.
+type Fresh = Vec<(MessageId, Arc<CachedMessage>)>;
+
+/// The blocking part: decodes fresh structures, reads headers and whole messages.
+fn read_blocking(
+    blobs: &BlobStore,
+    cached: HashMap<MessageId, Arc<CachedMessage>>,
+    data: Vec<MessageData>,
+    raw: Raw,
+) -> (HashMap<MessageId, Loaded>, Fresh) {
+    let mut out = HashMap::with_capacity(cached.len() + data.len());
+    let mut fresh = Vec::with_capacity(data.len());
+    for (id, c) in cached {
+        let mut l = from_cache(&c, raw);
+        if raw == Raw::Whole {
+            match blobs.read_blocking(&c.blob) {
+                Ok(bytes) => l.raw = Bytes::from(bytes),
+                Err(e) => {
+                    tracing::debug!(message = %id, error = %e, "message unreadable");
+                    continue;
                 }
-                (Some(st), Raw::Whole) => blobs.read_blocking(&md.blob).map(|r| (st, r)),
-                (None, _) => blobs.read_blocking(&md.blob).map(|r| {
-                    tracing::warn!(message = %md.id, "stored structure unreadable; re-parsing");
-                    (pillarbox_mime::parse(&r), r)
-                }),
-            };
-            match result {
-                Ok((structure, raw)) => {
-                    out.insert(md.id, Loaded { structure, raw });
-                }
-                Err(e) => tracing::warn!(message = %md.id, error = %e, "message unreadable"),
             }
         }
-        out
-    })
-    .await
-    .map_err(|_| StoreError::Closed)
+        out.insert(id, l);
+    }
+    for md in data {
+        match read_fresh(blobs, &md, raw) {
+            Ok((entry, whole)) => {
+                let raw_bytes = match raw {
+                    Raw::None => Bytes::new(),
+                    Raw::Header => entry.header.clone(),
+                    Raw::Whole => whole.unwrap_or_default(),
+                };
+                out.insert(
+                    md.id,
+                    Loaded {
+                        structure: entry.structure.clone(),
+                        raw: raw_bytes,
+                    },
+                );
+                fresh.push((md.id, Arc::new(entry)));
+            }
+            Err(e) => tracing::debug!(message = %md.id, error = %e, "message unreadable"),
+        }
+    }
+    (out, fresh)
+}
+
+/// Decodes one message read from the store; reads its header (and the whole message
+/// when asked, or when the stored structure is unusable).
+fn read_fresh(
+    blobs: &BlobStore,
+    md: &MessageData,
+    raw: Raw,
+) -> Result<(CachedMessage, Option<Bytes>), StoreError> {
+    let parsed: Option<MessageStructure> = serde_json::from_slice(&md.structure).ok();
+    let (structure, whole) = match parsed {
+        Some(st) if raw != Raw::Whole => (st, None),
+        Some(st) => (st, Some(Bytes::from(blobs.read_blocking(&md.blob)?))),
+        None => {
+            let bytes = blobs.read_blocking(&md.blob)?;
+            tracing::warn!(message = %md.id, "stored structure unreadable; re-parsing");
+            (pillarbox_mime::parse(&bytes), Some(Bytes::from(bytes)))
+        }
+    };
+    let header_len = usize::try_from(structure.root.body_start).unwrap_or(usize::MAX);
+    let header = match &whole {
+        Some(w) => w.slice(..header_len.min(w.len())),
+        None => Bytes::from(blobs.read_range_blocking(&md.blob, 0, header_len)?),
+    };
+    let cost = md.structure.len() * 3 + header.len() + 128;
+    Ok((
+        CachedMessage {
+            blob: md.blob.clone(),
+            structure: Arc::new(structure),
+            header,
+            cost,
+        },
+        whole,
+    ))
 }
 
 /// Splits `items` (with their sizes) into batches of at most [`BATCH_MESSAGES`] and,

@@ -52,6 +52,9 @@ pub(crate) struct Selected {
     pub saved: Vec<u32>,
     /// The store's change feed, subscribed before the view was read.
     pub changes: broadcast::Receiver<Change>,
+    /// Notifications still to come for this session's own changes, already applied to
+    /// the view (see `cmd::sync::own_change`).
+    pub own_changes: u32,
 }
 
 /// What waiting for the next command produced.

@@ -126,7 +126,7 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
                 .filter_map(|&i| sel.view.get(i).map(|e| e.message))
                 .collect();
             let store = s.svc.directory.store().clone();
-            let loaded = match load::load(&store, ids, plan.raw).await {
+            let loaded = match load::load(&store, &s.svc.cache, ids, plan.raw).await {
                 Ok(l) => l,
                 Err(e) => return Outcome::reply(cat::for_store_error(tag, &e)),
             };
@@ -217,6 +217,9 @@ async fn mark_seen(
     let store = s.svc.directory.store().clone();
     let outcome = store.store_flags(sel.mailbox, uids, change).await?;
     sel.view.update_flags(&outcome.changed);
+    if let Some(e) = outcome.changed.first() {
+        super::sync::own_change(sel, e.modseq);
+    }
     Ok(outcome.changed.iter().map(|e| e.uid).collect())
 }
 

@@ -9,7 +9,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
 use super::Outcome;
-use super::sync::{RefreshError, announce, refresh, sync};
+use super::sync::{RefreshError, announce, is_news, refresh, sync};
 use crate::catalogue as cat;
 use crate::proto::{Continuation, FrameEvent, Tag, parse_idle_done};
 use crate::session::{Selected, Session, State};
@@ -49,6 +49,7 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
         .get()
         .max(std::time::Duration::from_millis(100));
     let mut keepalive = tokio::time::interval_at(Instant::now() + period, period);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let shutdown = s.shutdown.clone();
     s.framer.expect_line();
     loop {
@@ -99,9 +100,11 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
                     continue;
                 };
                 let relevant = match r {
-                    Ok(Change::Mailbox { mailbox, .. }) => mailbox == sel.mailbox,
+                    Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => {
+                        is_news(sel, 1, false)
+                    }
                     Ok(_) => false,
-                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Lagged(_)) => is_news(sel, 0, true),
                     Err(RecvError::Closed) => false,
                 };
                 if relevant {

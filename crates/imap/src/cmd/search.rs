@@ -63,7 +63,7 @@ pub(crate) async fn matching(
                 .iter()
                 .filter_map(|&i| view.get(i).map(|e| e.message))
                 .collect();
-            let loaded = load::load(&store, ids, raw)
+            let loaded = load::load(&store, &s.svc.cache, ids, raw)
                 .await
                 .map_err(|e| cat::for_store_error(tag, &e))?;
             for i in batch {

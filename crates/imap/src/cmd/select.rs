@@ -53,17 +53,20 @@ pub(crate) async fn select(
         s.enabled.condstore = true;
     }
     let changes = store.changes().subscribe();
-    let recent_from = if read_only || s.enabled.rev2 {
-        None
-    } else {
+    let (mailbox, entries, unclaimed) = match store.mailbox_snapshot(mailbox.id).await {
+        Ok(x) => x,
+        Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
+    };
+    // RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has seen as
+    // \Recent yet (a write, so only when there are some).
+    let claim = !read_only && !s.enabled.rev2 && entries.iter().any(|e| e.uid >= unclaimed);
+    let recent_from = if claim {
         match store.claim_recent(mailbox.id).await {
             Ok(first) => Some(first),
             Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
         }
-    };
-    let (mailbox, entries) = match store.mailbox_snapshot(mailbox.id).await {
-        Ok(x) => x,
-        Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
+    } else {
+        None
     };
     let mut view = View::new(
         entries,
@@ -82,6 +85,7 @@ pub(crate) async fn select(
         view,
         saved: Vec::new(),
         changes,
+        own_changes: 0,
     };
     announce_selected(s, &sel);
     if let Some(q) = &select.qresync

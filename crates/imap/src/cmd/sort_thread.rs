@@ -23,7 +23,7 @@ async fn structures(
     sel: &Selected,
     tag: &Tag,
     indexes: &[usize],
-) -> Result<HashMap<MessageId, MessageStructure>, crate::proto::StatusResponse> {
+) -> Result<HashMap<MessageId, std::sync::Arc<MessageStructure>>, crate::proto::StatusResponse> {
     let store = s.svc.directory.store().clone();
     let mut out = HashMap::with_capacity(indexes.len());
     let items: Vec<(usize, u64)> = indexes.iter().map(|&i| (i, 0)).collect();
@@ -32,7 +32,7 @@ async fn structures(
             .iter()
             .filter_map(|&i| sel.view.get(i).map(|e| e.message))
             .collect();
-        let loaded = load::load(&store, ids, Raw::None)
+        let loaded = load::load(&store, &s.svc.cache, ids, Raw::None)
             .await
             .map_err(|e| cat::for_store_error(tag, &e))?;
         out.extend(loaded.into_iter().map(|(id, l)| (id, l.structure)));

@@ -9,7 +9,7 @@ use pillarbox_store::{FlagChange, FlagOp, flags};
 
 use super::Outcome;
 use super::enable_id::condstore_used;
-use super::sync::{announce_flags, seq_of};
+use super::sync::{announce_flags, own_change, seq_of};
 use crate::catalogue as cat;
 use crate::proto::{Code, Data, FetchItem, Flag, SequenceSet, Store, StoreMode, Tag};
 use crate::session::{Selected, Session};
@@ -74,6 +74,9 @@ pub(crate) async fn store(s: &mut Session, sel: &mut Selected, tag: &Tag, st: St
     };
     if sel.view.update_flags(&outcome.changed) {
         announce_flags(s, &sel.view, sel.read_only);
+    }
+    if let Some(e) = outcome.changed.first() {
+        own_change(sel, e.modseq);
     }
     let changed: std::collections::HashSet<u32> = outcome.changed.iter().map(|e| e.uid).collect();
     let modified: std::collections::HashSet<u32> = outcome.modified.iter().copied().collect();

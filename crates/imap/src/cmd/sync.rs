@@ -44,16 +44,41 @@ pub(crate) async fn sync(s: &mut Session, sel: &mut Selected, may_expunge: bool)
 }
 
 /// Takes every waiting notification; true when one concerns the selected mailbox (or
-/// some were lost, so the view must be re-read to be safe).
+/// some were lost, so the view must be re-read to be safe), unless they are all the
+/// echoes of this session's own changes.
 pub(crate) fn drain(sel: &mut Selected) -> bool {
-    let mut relevant = false;
+    let mut relevant = 0u32;
+    let mut lagged = false;
     loop {
         match sel.changes.try_recv() {
-            Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => relevant = true,
+            Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => relevant += 1,
             Ok(_) => {}
-            Err(TryRecvError::Lagged(_)) => relevant = true,
-            Err(TryRecvError::Empty | TryRecvError::Closed) => return relevant,
+            Err(TryRecvError::Lagged(_)) => lagged = true,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
         }
+    }
+    is_news(sel, relevant, lagged)
+}
+
+/// Whether `relevant` notifications (and possibly lost ones) carry anything beyond the
+/// session's own changes.
+pub(crate) fn is_news(sel: &mut Selected, relevant: u32, lagged: bool) -> bool {
+    if !lagged && relevant <= sel.own_changes {
+        sel.own_changes -= relevant;
+        return false;
+    }
+    sel.own_changes = 0;
+    relevant > 0 || lagged
+}
+
+/// Records a change this session made and already applied to its view (its new
+/// entries at `modseq`): when nothing else changed the mailbox in between (the
+/// MODSEQ follows the view's directly), the view moves to `modseq` and the store's
+/// notification of this change will not cause a re-read.
+pub(crate) fn own_change(sel: &mut Selected, modseq: u64) {
+    if modseq == sel.view.highest_modseq + 1 {
+        sel.view.highest_modseq = modseq;
+        sel.own_changes += 1;
     }
 }
 
@@ -71,15 +96,15 @@ pub(crate) async fn refresh(s: &Session, sel: &mut Selected) -> Result<Changes, 
     if mailbox.uidvalidity != sel.view.uid_validity {
         return Err(RefreshError::Gone);
     }
+    let previous_next = sel.view.uid_next;
     let changes = sel
         .view
         .apply(changed, &expunged, mailbox.highestmodseq, mailbox.uidnext);
-    if changes.added > 0 && !sel.read_only && !s.enabled.rev2 {
-        // RFC 3501 §2.3.2: new arrivals are \Recent in the session that claims them.
-        match store.claim_recent(sel.mailbox).await {
-            Ok(first) => sel.view.add_recent(first, u32::MAX),
-            Err(e) => tracing::warn!(error = %e, "cannot claim \\Recent"),
-        }
+    if changes.added > 0 && !s.enabled.rev2 {
+        // RFC 3501 §2.3.2: mail arriving while selected is \Recent here (a later SELECT
+        // may see it so too: "if it is not possible to determine whether this session
+        // is the first to be notified, the message SHOULD be considered recent").
+        sel.view.add_recent(previous_next, mailbox.uidnext);
     }
     Ok(changes)
 }

@@ -20,8 +20,8 @@ fn entry(uid: u32, flags: u32, keywords: &str, size: u64, date: i64, modseq: u64
 
 fn loaded(raw: &str) -> Loaded {
     Loaded {
-        structure: pillarbox_mime::parse(raw.as_bytes()),
-        raw: raw.as_bytes().to_vec(),
+        structure: pillarbox_mime::parse(raw.as_bytes()).into(),
+        raw: raw.as_bytes().to_vec().into(),
     }
 }
 

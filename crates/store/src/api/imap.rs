@@ -8,8 +8,13 @@ use crate::sqlite;
 use crate::types::{Entry, Mailbox, MailboxId};
 
 impl Store {
-    /// The mailbox and all its entries (by UID), read from one consistent snapshot.
-    pub async fn mailbox_snapshot(&self, mailbox: MailboxId) -> Result<(Mailbox, Vec<Entry>)> {
+    /// The mailbox, all its entries (by UID) and the first UID not yet claimed as
+    /// `\Recent` by a session (see [`Store::claim_recent`]), read from one consistent
+    /// snapshot.
+    pub async fn mailbox_snapshot(
+        &self,
+        mailbox: MailboxId,
+    ) -> Result<(Mailbox, Vec<Entry>, u32)> {
         self.inner
             .readers
             .read(move |c| sqlite::imap::snapshot(c, mailbox))

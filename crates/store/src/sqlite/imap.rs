@@ -7,13 +7,20 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 use crate::types::{Entry, Mailbox, MailboxId};
 
-/// The mailbox row and every entry, from one snapshot.
-pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<(Mailbox, Vec<Entry>)> {
+/// The mailbox row, every entry and the first UID still `\Recent` (not yet claimed by
+/// a session), from one snapshot.
+pub(crate) fn snapshot(
+    c: &Connection,
+    mailbox: MailboxId,
+) -> Result<(Mailbox, Vec<Entry>, u32)> {
     let tx = c.unchecked_transaction()?;
     let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
     let entries = super::entries::list(&tx, mailbox)?;
+    let first_recent: i64 = tx
+        .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
     drop(tx);
-    Ok((mb, entries))
+    Ok((mb, entries, u32::try_from(first_recent).unwrap_or(u32::MAX)))
 }
 
 /// The mailbox row, the entries changed after `since` and the UIDs expunged after it,

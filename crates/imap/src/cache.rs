@@ -1,0 +1,118 @@
+//! A process-wide cache of what sessions read most about messages: the parsed structure
+//! (ENVELOPE, BODYSTRUCTURE, section offsets, sort keys), the blob that holds the
+//! message and its top-level header block. Stored messages never change, so entries are
+//! keyed by message id and never invalidated; the cache only forgets the oldest entries
+//! when it exceeds its byte budget.
+//!
+//! The lock is held only to look up or insert an `Arc`: never across I/O or a socket
+//! write.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use pillarbox_mime::MessageStructure;
+use pillarbox_store::{BlobHash, MessageId};
+
+/// What is kept about one message.
+#[derive(Debug)]
+pub(crate) struct CachedMessage {
+    pub blob: BlobHash,
+    pub structure: Arc<MessageStructure>,
+    /// The top-level header block, blank line included.
+    pub header: Bytes,
+    /// Approximate memory this entry costs.
+    pub cost: usize,
+}
+
+struct State {
+    map: HashMap<MessageId, Arc<CachedMessage>>,
+    order: VecDeque<MessageId>,
+    bytes: usize,
+}
+
+/// The cache.
+pub(crate) struct MessageCache {
+    state: Mutex<State>,
+    budget: usize,
+}
+
+impl MessageCache {
+    /// A cache that holds about `budget` bytes.
+    pub(crate) fn new(budget: usize) -> MessageCache {
+        MessageCache {
+            state: Mutex::new(State {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+            }),
+            budget,
+        }
+    }
+
+    /// The entries for `ids` that are cached.
+    pub(crate) fn get_many(&self, ids: &[MessageId]) -> HashMap<MessageId, Arc<CachedMessage>> {
+        let Ok(state) = self.state.lock() else {
+            return HashMap::new();
+        };
+        ids.iter()
+            .filter_map(|id| state.map.get(id).map(|e| (*id, e.clone())))
+            .collect()
+    }
+
+    /// Adds entries, forgetting the oldest ones beyond the budget.
+    pub(crate) fn insert_many(
+        &self,
+        entries: impl IntoIterator<Item = (MessageId, Arc<CachedMessage>)>,
+    ) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        for (id, e) in entries {
+            if e.cost > self.budget {
+                continue;
+            }
+            state.bytes += e.cost;
+            if let Some(old) = state.map.insert(id, e) {
+                state.bytes -= old.cost;
+            } else {
+                state.order.push_back(id);
+            }
+        }
+        while state.bytes > self.budget {
+            let Some(id) = state.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = state.map.remove(&id) {
+                state.bytes -= old.cost;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(cost: usize) -> Arc<CachedMessage> {
+        Arc::new(CachedMessage {
+            blob: BlobHash::parse(&"a".repeat(64)).unwrap(),
+            structure: Arc::new(pillarbox_mime::parse(b"Subject: x\r\n\r\n")),
+            header: Bytes::from_static(b"Subject: x\r\n\r\n"),
+            cost,
+        })
+    }
+
+    #[test]
+    fn oldest_entries_go_first_beyond_the_budget() {
+        let c = MessageCache::new(100);
+        c.insert_many([(MessageId(1), entry(40)), (MessageId(2), entry(40))]);
+        assert_eq!(c.get_many(&[MessageId(1), MessageId(2)]).len(), 2);
+        c.insert_many([(MessageId(3), entry(40))]);
+        let got = c.get_many(&[MessageId(1), MessageId(2), MessageId(3)]);
+        assert!(!got.contains_key(&MessageId(1)));
+        assert_eq!(got.len(), 2);
+        c.insert_many([(MessageId(4), entry(1000))]);
+        assert!(c.get_many(&[MessageId(4)]).is_empty());
+    }
+}
