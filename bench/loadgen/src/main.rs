@@ -5,6 +5,7 @@
 //! Never used by the server or the tests; it only talks to servers over sockets and,
 //! to prepare a run, to a stopped server's data directory through the store.
 
+mod imap;
 mod pop3;
 mod stats;
 
@@ -22,6 +23,9 @@ enum Command {
     /// POP3: fill mailboxes, or drive sessions against a server.
     #[command(subcommand)]
     Pop3(pop3::Pop3Command),
+    /// IMAP: fill mailboxes, drive the session mix, or hold sessions in IDLE.
+    #[command(subcommand)]
+    Imap(imap::ImapCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         match cli.command {
             Command::Pop3(c) => pop3::run(c).await,
+            Command::Imap(c) => imap::run(c).await,
         }
     })
 }
