@@ -56,16 +56,16 @@ impl Conn {
         self.buf.drain(..n);
     }
 
-    /// Reads whatever arrives next (at most 8 KiB) into the buffer.
+    /// Reads whatever arrives next (at most 64 KiB) into the buffer.
     pub async fn read_more(&mut self, timeout: Duration) -> Result<usize, ConnError> {
-        let mut chunk = [0u8; 8192];
-        let n = match tokio::time::timeout(timeout, self.stream.read(&mut chunk)).await {
+        self.buf.reserve(64 * 1024);
+        let read = self.stream.read_buf(&mut self.buf);
+        let n = match tokio::time::timeout(timeout, read).await {
             Err(_) => return Err(ConnError::Timeout(timeout)),
             Ok(Err(e)) => return Err(ConnError::Io(e)),
             Ok(Ok(0)) => return Err(ConnError::Closed),
             Ok(Ok(n)) => n,
         };
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(n)
     }
 

@@ -74,13 +74,13 @@ pub struct Pop3SessionInfo {
 /// A POP3 client connection.
 #[derive(Debug)]
 pub struct Pop3Client {
-    conn: Conn,
-    info: Pop3SessionInfo,
-    timeout: Duration,
+    pub(super) conn: Conn,
+    pub(super) info: Pop3SessionInfo,
+    pub(super) timeout: Duration,
     mechanisms: Vec<Mechanism>,
     /// The TLS/SASL server name (SNI or the target host).
     server_name: String,
-    broken: bool,
+    pub(super) broken: bool,
 }
 
 impl Pop3Client {
@@ -90,6 +90,16 @@ impl Pop3Client {
         config: &Pop3ClientConfig,
     ) -> Result<Pop3Client, Pop3Error> {
         let dialed = dial::connect(target, &config.dial).await?;
+        Pop3Client::connect_dialed(target, config, dialed).await
+    }
+
+    /// [`Pop3Client::connect`] on a connection already dialed (the connection test
+    /// dials itself to report each step).
+    pub async fn connect_dialed(
+        target: &Target,
+        config: &Pop3ClientConfig,
+        dialed: dial::Dialed,
+    ) -> Result<Pop3Client, Pop3Error> {
         let tls = dialed.report.tls.clone();
         let mut client = Pop3Client {
             conn: Conn::new(dialed.stream),
@@ -384,7 +394,7 @@ impl Pop3Client {
         }
     }
 
-    async fn fill(&mut self, stage: Pop3Stage) -> Result<(), Pop3Error> {
+    pub(super) async fn fill(&mut self, stage: Pop3Stage) -> Result<(), Pop3Error> {
         match self.conn.read_more(self.timeout).await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -184,6 +184,90 @@ pub fn parse_multiline(
     }
 }
 
+/// Decodes a retrieved message (RETR/TOP body) as it arrives: dot-unstuffing, line
+/// ends made CRLF, the `.` line ending it. Lines longer than [`MAX_LINE`] pass through
+/// in pieces, so a broken message with a huge line is still collected.
+#[derive(Debug, Clone)]
+pub struct DotDecoder {
+    at_line_start: bool,
+}
+
+impl Default for DotDecoder {
+    fn default() -> Self {
+        DotDecoder {
+            at_line_start: true,
+        }
+    }
+}
+
+impl DotDecoder {
+    /// Decodes what it can of `input` into `out`. Returns how many bytes of `input`
+    /// were used and whether the terminating `.` line was among them (nothing after it
+    /// is used).
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
+        let mut pos = 0;
+        loop {
+            let rest = &input[pos..];
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let line = &rest[..i];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if self.at_line_start {
+                        if line == b"." {
+                            return (pos + i + 1, true);
+                        }
+                        out.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+                    } else {
+                        out.extend_from_slice(line);
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    self.at_line_start = true;
+                    pos += i + 1;
+                }
+                None if rest.len() >= MAX_LINE => {
+                    // Keep a trailing CR: it may be half of the line end.
+                    let emit = rest.len() - usize::from(rest.ends_with(b"\r"));
+                    let piece = &rest[..emit];
+                    if self.at_line_start {
+                        out.extend_from_slice(piece.strip_prefix(b".").unwrap_or(piece));
+                    } else {
+                        out.extend_from_slice(piece);
+                    }
+                    self.at_line_start = false;
+                    pos += emit;
+                    return (pos, false);
+                }
+                None => return (pos, false),
+            }
+        }
+    }
+}
+
+/// `+OK nn mm` of STAT (RFC 1939 §5): message count and octets.
+pub fn parse_stat(r: &Response) -> Option<(u32, u64)> {
+    let mut w = r.text.split_ascii_whitespace();
+    Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+}
+
+/// A line of a UIDL listing (`1 whqtswO00WBw418f9t5JxYwZ`, RFC 1939 §7): message
+/// number and unique id (1–70 printable characters).
+pub fn parse_uidl_line(line: &[u8]) -> Option<(u32, String)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut w = text.split_ascii_whitespace();
+    let n = w.next()?.parse().ok()?;
+    let uid = w.next()?;
+    let valid =
+        !uid.is_empty() && uid.len() <= 70 && uid.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    valid.then(|| (n, uid.to_string()))
+}
+
+/// A line of a LIST listing (`2 200`): message number and size.
+pub fn parse_list_line(line: &[u8]) -> Option<(u32, u64)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut w = text.split_ascii_whitespace();
+    Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+}
+
 /// What a POP3 server announces in its CAPA response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pop3Capabilities {
@@ -320,6 +404,39 @@ mod tests {
         assert_eq!(c.lines.len(), 9);
     }
 
+    #[test]
+    fn dot_decoder_and_listings() {
+        let mut d = DotDecoder::default();
+        let mut out = Vec::new();
+        let input = b"Subject: x\r\n\r\n..dot\nbare lf\r\n.\r\n+OK next";
+        let (used, done) = d.feed(&input[..15], &mut out);
+        assert_eq!((used, done), (14, false));
+        let (more, done) = d.feed(&input[used..], &mut out);
+        assert!(done);
+        assert_eq!(&input[used + more..], b"+OK next");
+        assert_eq!(out, b"Subject: x\r\n\r\n.dot\r\nbare lf\r\n");
+        // A line longer than MAX_LINE passes through in pieces.
+        let mut d = DotDecoder::default();
+        let mut out = Vec::new();
+        let mut long = vec![b'.'];
+        long.extend(std::iter::repeat_n(b'a', MAX_LINE + 10));
+        let (used, done) = d.feed(&long, &mut out);
+        assert!(!done && used == long.len());
+        let (_, done) = d.feed(b"b\r\n.\r\n", &mut out);
+        assert!(done);
+        assert_eq!(out.len(), MAX_LINE + 10 + 3);
+        assert_eq!(
+            parse_uidl_line(b"1 whqtswO00WBw418f9t5JxYwZ"),
+            Some((1, "whqtswO00WBw418f9t5JxYwZ".into()))
+        );
+        assert_eq!(parse_uidl_line(b"2"), None);
+        assert_eq!(parse_list_line(b"2 200"), Some((2, 200)));
+        assert_eq!(
+            parse_stat(&parse_status(b"+OK 2 320").unwrap()),
+            Some((2, 320))
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
@@ -329,7 +446,11 @@ mod tests {
             }
             if let Ok(Some((line, used))) = split_line(&data) {
                 proptest::prop_assert!(line.len() < used);
+                let _ = parse_uidl_line(line);
+                let _ = parse_list_line(line);
             }
+            let (used, _) = DotDecoder::default().feed(&data, &mut Vec::new());
+            proptest::prop_assert!(used <= data.len());
         }
     }
 }
