@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The account's quota would be exceeded.
     #[error("quota exceeded")]
     OverQuota,
+    /// A collected message whose remote key was recorded already: nothing was stored.
+    #[error("collected already")]
+    AlreadyCollected,
     /// The disk is full; nothing of the operation was stored.
     #[error("disk full")]
     DiskFull,

@@ -18,9 +18,9 @@ mod sqlite;
 mod types;
 
 pub use api::{
-    AddressLookup, DeliveredEntry, DeliveryOutcome, GcReport, LocalTarget, NewMessage,
-    NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient,
-    RecipientResult,
+    AddressLookup, CollectedMark, CollectionAccount, CollectionUpdate, DeliveredEntry,
+    DeliveryOutcome, GcReport, LocalTarget, NewCollectionAccount, NewMessage, NewQueuedMessage,
+    QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};

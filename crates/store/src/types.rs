@@ -35,6 +35,10 @@ id_type!(
     /// A message in the outbound queue.
     QueueId
 );
+id_type!(
+    /// A remote account collected from (MultiPOP).
+    CollectionId
+);
 
 /// A local domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,6 +3,7 @@
 //! PostgreSQL means an `Engine` enum in `Store` and one `match` per method here, with
 //! the same conformance tests run against both.
 
+mod collect;
 mod directory;
 mod imap;
 mod mail;
@@ -10,6 +11,7 @@ mod mailbox;
 mod maintenance;
 mod queue;
 
+pub use collect::{CollectedMark, CollectionAccount, CollectionUpdate, NewCollectionAccount};
 pub use directory::AddressLookup;
 pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 pub use maintenance::GcReport;

@@ -175,12 +175,22 @@ CREATE TABLE collection_accounts (
     remote_address  TEXT,
     remote_username TEXT,
     remote_secret   TEXT,
+    -- Other secrets (proxy password, OAuth2 client secret and refresh token), JSON.
+    secrets     TEXT,
+    -- Everything else (protocol, server, TLS, proxy, schedule, destination), JSON.
     settings    TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    -- A run holds the account until then (one run at a time, across processes).
+    lease_until INTEGER,
     last_run_at INTEGER,
     last_result TEXT,
+    last_success_at INTEGER,
     created_at  INTEGER NOT NULL
 );
+CREATE INDEX collection_by_account ON collection_accounts (account_id);
 
+-- What has been collected from each remote account, recorded in the transaction that
+-- stored the message: POP3 `uidl:<id>`, IMAP `imap:<folder>:<uidvalidity>:<uid>`.
 CREATE TABLE collection_seen (
     collection_id   INTEGER NOT NULL REFERENCES collection_accounts(id),
     remote_key      TEXT NOT NULL,

@@ -8,6 +8,7 @@
 pub(crate) mod accounts;
 pub(crate) mod blobs;
 mod changes;
+pub(crate) mod collect;
 pub(crate) mod delivery;
 pub(crate) mod domains;
 pub(crate) mod entries;

@@ -1,0 +1,239 @@
+//! Collection (MultiPOP) state: the remote accounts an account collects from, the keys
+//! of what has been collected (recorded in the transaction that stored the message, so
+//! a message is never collected twice and never marked without being stored), run
+//! leases (one run of an account at a time, across processes) and last results.
+//!
+//! Secrets are stored as given (the caller may encrypt them) and redacted in `Debug`.
+
+use crate::changes::Change;
+use crate::error::Result;
+use crate::sqlite;
+use crate::types::{AccountId, CollectionId};
+use crate::{DeliveryOutcome, LocalTarget, NewMessage, NewQueuedMessage, Store};
+
+/// A stored collection account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CollectionAccount {
+    pub id: CollectionId,
+    /// The local account that owns it (and receives its mail).
+    pub account: AccountId,
+    pub name: String,
+    /// The remote mailbox's address (also used by the queue's "log on using sender's
+    /// Internet Mail Account settings").
+    pub remote_address: Option<String>,
+    pub remote_username: Option<String>,
+    /// The remote password.
+    pub remote_secret: Option<String>,
+    /// Other secrets (JSON, opaque here).
+    pub secrets: Option<String>,
+    /// Settings (JSON, opaque here).
+    pub settings: String,
+    pub enabled: bool,
+    pub lease_until: Option<i64>,
+    pub last_run_at: Option<i64>,
+    pub last_result: Option<String>,
+    pub last_success_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for CollectionAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectionAccount")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("name", &self.name)
+            .field("remote_address", &self.remote_address)
+            .field("remote_username", &self.remote_username)
+            .field(
+                "remote_secret",
+                &self.remote_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("secrets", &self.secrets.as_ref().map(|_| "<redacted>"))
+            .field("settings", &self.settings)
+            .field("enabled", &self.enabled)
+            .field("last_run_at", &self.last_run_at)
+            .field("last_result", &self.last_result)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A collection account to create.
+#[derive(Clone)]
+pub struct NewCollectionAccount {
+    pub account: AccountId,
+    pub name: String,
+    pub remote_address: Option<String>,
+    pub remote_username: Option<String>,
+    pub remote_secret: Option<String>,
+    pub secrets: Option<String>,
+    pub settings: String,
+    pub enabled: bool,
+}
+
+impl std::fmt::Debug for NewCollectionAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCollectionAccount")
+            .field("account", &self.account)
+            .field("name", &self.name)
+            .field("remote_address", &self.remote_address)
+            .field("remote_username", &self.remote_username)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Clone, Default)]
+pub struct CollectionUpdate {
+    pub remote_address: Option<Option<String>>,
+    pub remote_username: Option<Option<String>>,
+    pub remote_secret: Option<Option<String>>,
+    pub secrets: Option<Option<String>>,
+    pub settings: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+impl std::fmt::Debug for CollectionUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectionUpdate")
+            .field("remote_address", &self.remote_address)
+            .field("remote_username", &self.remote_username)
+            .field("settings", &self.settings)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The remote key a delivery records: `collection` collected `key` at `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectedMark {
+    pub collection: CollectionId,
+    pub key: String,
+    pub at: i64,
+}
+
+impl Store {
+    pub async fn collection_create(&self, new: NewCollectionAccount) -> Result<CollectionAccount> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::create(t, &new))
+            .await
+    }
+
+    pub async fn collection_get(&self, name: &str) -> Result<Option<CollectionAccount>> {
+        let name = name.to_string();
+        self.inner
+            .readers
+            .read(move |c| sqlite::collect::get(c, &name))
+            .await
+    }
+
+    pub async fn collection_by_id(&self, id: CollectionId) -> Result<Option<CollectionAccount>> {
+        self.inner
+            .readers
+            .read(move |c| sqlite::collect::by_id(c, id))
+            .await
+    }
+
+    /// Every collection account, or those of one local account, by name.
+    pub async fn collection_list(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<Vec<CollectionAccount>> {
+        self.inner
+            .readers
+            .read(move |c| sqlite::collect::list(c, account))
+            .await
+    }
+
+    pub async fn collection_update(
+        &self,
+        id: CollectionId,
+        update: CollectionUpdate,
+    ) -> Result<CollectionAccount> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::update(t, id, &update))
+            .await
+    }
+
+    /// Deletes the account and what it remembers having collected.
+    pub async fn collection_delete(&self, id: CollectionId) -> Result<()> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::delete(t, id))
+            .await
+    }
+
+    /// Every remote key collected from `id`, with its collection time.
+    pub async fn collection_seen(&self, id: CollectionId) -> Result<Vec<(String, i64)>> {
+        self.inner
+            .readers
+            .read(move |c| sqlite::collect::seen(c, id))
+            .await
+    }
+
+    /// Forgets remote keys (messages no longer on the server).
+    pub async fn collection_forget(&self, id: CollectionId, keys: Vec<String>) -> Result<usize> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::forget(t, id, &keys))
+            .await
+    }
+
+    /// Takes the run lease of `id` until `until` when no other run holds it.
+    pub async fn collection_lease(&self, id: CollectionId, now: i64, until: i64) -> Result<bool> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::lease(t, id, now, until))
+            .await
+    }
+
+    /// Releases the lease and records the run's result.
+    pub async fn collection_finish_run(
+        &self,
+        id: CollectionId,
+        at: i64,
+        result: String,
+        success: bool,
+    ) -> Result<()> {
+        self.inner
+            .writer
+            .write(move |t| sqlite::collect::finish_run(t, id, at, &result, success))
+            .await
+    }
+
+    /// [`Store::deliver`] for a collected message: records `mark` in the same
+    /// transaction. Fails with `AlreadyCollected` (nothing stored) when the key was
+    /// recorded before, and with the refusal when the message went nowhere.
+    pub async fn deliver_collected(
+        &self,
+        message: NewMessage,
+        local: Vec<LocalTarget>,
+        queue: Option<NewQueuedMessage>,
+        mark: CollectedMark,
+    ) -> Result<DeliveryOutcome> {
+        let outcome = self
+            .inner
+            .writer
+            .write(move |t| sqlite::collect::deliver(t, &message, &local, queue.as_ref(), &mark))
+            .await?;
+        let mut changes: Vec<Change> = outcome
+            .local
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|e| Change::Mailbox {
+                account: e.account,
+                mailbox: e.mailbox,
+            })
+            .collect();
+        if outcome.queued.is_some() {
+            changes.push(Change::Queue);
+        }
+        self.announce(changes).await?;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,189 @@
+//! SQL for collection (MultiPOP): remote accounts, the keys of what was collected
+//! (recorded in the same transaction as the delivery), run leases and results.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::NewQueuedMessage;
+use crate::api::{
+    CollectedMark, CollectionAccount, CollectionUpdate, DeliveryOutcome, LocalTarget,
+    NewCollectionAccount, NewMessage,
+};
+use crate::error::{Result, StoreError};
+use crate::types::{AccountId, CollectionId};
+
+const COLUMNS: &str = "id, account_id, name, remote_address, remote_username, remote_secret, \
+    secrets, settings, enabled, lease_until, last_run_at, last_result, last_success_at, created_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CollectionAccount> {
+    Ok(CollectionAccount {
+        id: CollectionId(r.get(0)?),
+        account: AccountId(r.get(1)?),
+        name: r.get(2)?,
+        remote_address: r.get(3)?,
+        remote_username: r.get(4)?,
+        remote_secret: r.get(5)?,
+        secrets: r.get(6)?,
+        settings: r.get(7)?,
+        enabled: r.get::<_, i64>(8)? != 0,
+        lease_until: r.get(9)?,
+        last_run_at: r.get(10)?,
+        last_result: r.get(11)?,
+        last_success_at: r.get(12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+pub(crate) fn create(c: &Connection, n: &NewCollectionAccount) -> Result<CollectionAccount> {
+    if get(c, &n.name)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "a collection account named {:?} exists already",
+            n.name
+        )));
+    }
+    c.execute(
+        "INSERT INTO collection_accounts (account_id, name, remote_address, remote_username, \
+         remote_secret, secrets, settings, enabled, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            n.account.0,
+            n.name,
+            n.remote_address,
+            n.remote_username,
+            n.remote_secret,
+            n.secrets,
+            n.settings,
+            n.enabled,
+            super::now()
+        ],
+    )?;
+    by_id(c, CollectionId(c.last_insert_rowid()))?.ok_or(StoreError::NotFound("collection account"))
+}
+
+pub(crate) fn get(c: &Connection, name: &str) -> Result<Option<CollectionAccount>> {
+    let sql = format!("SELECT {COLUMNS} FROM collection_accounts WHERE name = ?1");
+    Ok(c.prepare_cached(&sql)?.query_row([name], row).optional()?)
+}
+
+pub(crate) fn by_id(c: &Connection, id: CollectionId) -> Result<Option<CollectionAccount>> {
+    let sql = format!("SELECT {COLUMNS} FROM collection_accounts WHERE id = ?1");
+    Ok(c.prepare_cached(&sql)?.query_row([id.0], row).optional()?)
+}
+
+pub(crate) fn list(c: &Connection, account: Option<AccountId>) -> Result<Vec<CollectionAccount>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM collection_accounts WHERE ?1 IS NULL OR account_id = ?1 ORDER BY name"
+    );
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st
+        .query_map([account.map(|a| a.0)], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn update(
+    c: &Connection,
+    id: CollectionId,
+    u: &CollectionUpdate,
+) -> Result<CollectionAccount> {
+    let cur = by_id(c, id)?.ok_or(StoreError::NotFound("collection account"))?;
+    c.execute(
+        "UPDATE collection_accounts SET remote_address = ?2, remote_username = ?3, \
+         remote_secret = ?4, secrets = ?5, settings = ?6, enabled = ?7 WHERE id = ?1",
+        params![
+            id.0,
+            u.remote_address.as_ref().unwrap_or(&cur.remote_address),
+            u.remote_username.as_ref().unwrap_or(&cur.remote_username),
+            u.remote_secret.as_ref().unwrap_or(&cur.remote_secret),
+            u.secrets.as_ref().unwrap_or(&cur.secrets),
+            u.settings.as_ref().unwrap_or(&cur.settings),
+            u.enabled.unwrap_or(cur.enabled),
+        ],
+    )?;
+    by_id(c, id)?.ok_or(StoreError::NotFound("collection account"))
+}
+
+pub(crate) fn delete(c: &Connection, id: CollectionId) -> Result<()> {
+    c.execute(
+        "DELETE FROM collection_seen WHERE collection_id = ?1",
+        [id.0],
+    )?;
+    let n = c.execute("DELETE FROM collection_accounts WHERE id = ?1", [id.0])?;
+    if n == 0 {
+        return Err(StoreError::NotFound("collection account"));
+    }
+    Ok(())
+}
+
+/// Every remote key collected from `id`, with when.
+pub(crate) fn seen(c: &Connection, id: CollectionId) -> Result<Vec<(String, i64)>> {
+    let mut st = c.prepare_cached(
+        "SELECT remote_key, collected_at FROM collection_seen WHERE collection_id = ?1",
+    )?;
+    let rows = st
+        .query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn forget(c: &Connection, id: CollectionId, keys: &[String]) -> Result<usize> {
+    let mut st = c.prepare_cached(
+        "DELETE FROM collection_seen WHERE collection_id = ?1 AND remote_key = ?2",
+    )?;
+    let mut n = 0;
+    for k in keys {
+        n += st.execute(params![id.0, k])?;
+    }
+    Ok(n)
+}
+
+/// Takes the run lease when it is free or expired; false when another run holds it.
+pub(crate) fn lease(c: &Connection, id: CollectionId, now: i64, until: i64) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE collection_accounts SET lease_until = ?3 \
+         WHERE id = ?1 AND (lease_until IS NULL OR lease_until <= ?2)",
+        params![id.0, now, until],
+    )?;
+    Ok(n == 1)
+}
+
+/// Releases the lease and records how the run went.
+pub(crate) fn finish_run(
+    c: &Connection,
+    id: CollectionId,
+    at: i64,
+    result: &str,
+    success: bool,
+) -> Result<()> {
+    c.execute(
+        "UPDATE collection_accounts SET lease_until = NULL, last_run_at = ?2, last_result = ?3, \
+         last_success_at = CASE WHEN ?4 THEN ?2 ELSE last_success_at END WHERE id = ?1",
+        params![id.0, at, result, success],
+    )?;
+    Ok(())
+}
+
+/// Stores a collected message and records its remote key, atomically. A key recorded
+/// already, or a message that went nowhere (every local target refused, nothing
+/// queued), fails the job so nothing of it stays.
+pub(crate) fn deliver(
+    c: &Connection,
+    m: &NewMessage,
+    local: &[LocalTarget],
+    queue: Option<&NewQueuedMessage>,
+    mark: &CollectedMark,
+) -> Result<DeliveryOutcome> {
+    let n = c.execute(
+        "INSERT OR IGNORE INTO collection_seen (collection_id, remote_key, collected_at) \
+         VALUES (?1, ?2, ?3)",
+        params![mark.collection.0, mark.key, mark.at],
+    )?;
+    if n == 0 {
+        return Err(StoreError::AlreadyCollected);
+    }
+    let mut outcome = super::delivery::deliver(c, m, local, queue)?;
+    if outcome.queued.is_none() && !outcome.local.iter().any(|r| r.is_ok()) {
+        let first = outcome.local.drain(..).find_map(|r| r.err());
+        return Err(first.unwrap_or(StoreError::NotFound("recipient")));
+    }
+    Ok(outcome)
+}
