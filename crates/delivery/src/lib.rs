@@ -11,7 +11,8 @@
 
 use pillarbox_directory::{Directory, Resolution};
 use pillarbox_store::{
-    AccountId, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient, StoreError, StoredBlob,
+    AccountId, CollectedMark, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient,
+    StoreError, StoredBlob,
 };
 
 /// One envelope recipient with its DSN parameters (RFC 3461).
@@ -119,6 +120,30 @@ impl DeliveryPipeline {
         raw: &[u8],
         envelope: &Envelope,
     ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
+        self.deliver_marked(blob, raw, envelope, None).await
+    }
+
+    /// [`DeliveryPipeline::deliver`] for a collected message: `mark` (the remote key)
+    /// is recorded in the same transaction. Nothing is stored when the key was recorded
+    /// before (`StoreError::AlreadyCollected`) or when the message went nowhere (the
+    /// refusal, e.g. `StoreError::OverQuota`, comes back as the error).
+    pub async fn deliver_collected(
+        &self,
+        blob: StoredBlob,
+        raw: &[u8],
+        envelope: &Envelope,
+        mark: CollectedMark,
+    ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
+        self.deliver_marked(blob, raw, envelope, Some(mark)).await
+    }
+
+    async fn deliver_marked(
+        &self,
+        blob: StoredBlob,
+        raw: &[u8],
+        envelope: &Envelope,
+        mark: Option<CollectedMark>,
+    ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
         let structure =
             serde_json::to_vec(&pillarbox_mime::parse(raw)).unwrap_or_else(|_| b"{}".to_vec());
         let received_at = now();
@@ -182,11 +207,11 @@ impl DeliveryPipeline {
             structure,
             received_at,
         };
-        let stored = self
-            .directory
-            .store()
-            .deliver(message, local, queue)
-            .await?;
+        let store = self.directory.store();
+        let stored = match mark {
+            None => store.deliver(message, local, queue).await?,
+            Some(mark) => store.deliver_collected(message, local, queue, mark).await?,
+        };
 
         let mut refused: Vec<AccountId> = Vec::new();
         for (id, result) in targets.iter().zip(&stored.local) {
