@@ -51,6 +51,8 @@ pub struct Config {
     pub queue: QueueSection,
     /// Storage settings.
     pub store: StoreSection,
+    /// Mail collection (MultiPOP) settings.
+    pub collect: CollectSection,
 }
 
 impl Config {
@@ -120,6 +122,7 @@ impl Config {
             ));
         }
         self.validate_queue()?;
+        self.collect.check()?;
         if self.queue.retry_intervals.is_empty() {
             return Err((
                 "queue.retry_intervals".into(),

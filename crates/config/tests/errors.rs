@@ -171,3 +171,20 @@ fn unknown_key_inside_a_route_names_its_index() {
     assert_eq!(e.line(), Some(6), "{e}");
     assert_eq!(e.key(), Some("queue.route.1.hots"), "{e}");
 }
+
+#[test]
+fn collect_section_defaults_and_ranges() {
+    let c = Config::parse("", Path::new("x.toml")).unwrap();
+    assert!(c.collect.enabled);
+    assert_eq!(c.collect.fetch_batch, 200);
+    let c = Config::parse(
+        "[collect]\ntick = \"5s\"\nmax_concurrent_accounts = 2\n",
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.collect.tick.get().as_secs(), 5);
+    let e = err("[collect]\n\nfetch_batch = 0\n");
+    assert_names(&e, 3, "collect.fetch_batch", "expected 1 to 10000");
+    let e = err("[collect]\ntick = \"0s\"\n");
+    assert_names(&e, 2, "collect.tick", "at least 1s");
+}

@@ -1,9 +1,11 @@
 //! The sections of the configuration file, each with its defaults. A missing section or
 //! key takes its default, so an empty file (or none) is a working configuration.
 
+mod collect;
 mod protocols;
 mod queue;
 
+pub use collect::*;
 pub use protocols::*;
 pub use queue::*;
 
