@@ -100,13 +100,12 @@ impl Directory {
         }
     }
 
-    /// Runs password hashing work on a blocking thread, one per core at a time.
+    /// Runs password hashing work on the hashing pool (one thread per core).
     pub(crate) async fn hash_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        let _permit = self.hashing.acquire().await.ok()?;
-        tokio::task::spawn_blocking(f).await.ok()
+        self.hashing.run(f).await
     }
 
     /// The service policy alone, for sessions that already know the account.

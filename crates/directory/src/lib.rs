@@ -15,6 +15,7 @@ pub mod sasl;
 
 mod admin;
 mod authenticate;
+mod hashing;
 
 pub use authenticate::{AuthError, Credentials};
 pub use limiter::LoginLimiter;
@@ -30,9 +31,8 @@ pub struct Directory {
     store: Store,
     lan: IpRanges,
     limiter: LoginLimiter,
-    /// Password hashing is CPU- and memory-heavy (argon2id: ~19 MiB each): at most one
-    /// verification per core runs at once; the others wait their turn.
-    hashing: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Password hashing runs on a few dedicated threads (one per core).
+    hashing: hashing::HashPool,
 }
 
 impl std::fmt::Debug for Directory {
@@ -56,7 +56,7 @@ impl Directory {
                 auth.failure_window.get(),
                 auth.lockout.get(),
             ),
-            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+            hashing: hashing::HashPool::new(cores),
         }
     }
 
