@@ -9,10 +9,7 @@ use crate::types::{Entry, Mailbox, MailboxId};
 
 /// The mailbox row, every entry and the first UID still `\Recent` (not yet claimed by
 /// a session), from one snapshot.
-pub(crate) fn snapshot(
-    c: &Connection,
-    mailbox: MailboxId,
-) -> Result<(Mailbox, Vec<Entry>, u32)> {
+pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<(Mailbox, Vec<Entry>, u32)> {
     let tx = c.unchecked_transaction()?;
     let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
     let entries = super::entries::list(&tx, mailbox)?;

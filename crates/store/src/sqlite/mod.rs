@@ -48,9 +48,47 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
 pub(crate) fn open(path: &Path, readers: usize) -> Result<(Writer, Readers)> {
     let mut conn = connect(path)?;
     migrations::run(&mut conn)?;
+    // Commits never pay for checkpoints: a separate thread copies the WAL back into the
+    // database (PASSIVE: it never blocks the writer or readers).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     let writer = Writer::start(conn)?;
+    start_checkpointer(path, writer.commit_counter())?;
     let readers = Readers::open(path, readers)?;
     Ok((writer, readers))
+}
+
+/// Checkpoints the WAL in the background whenever the writer has committed since the
+/// last pass (at most every 200 ms), and stops when the writer is gone.
+fn start_checkpointer(
+    path: &Path,
+    commits: std::sync::Weak<std::sync::atomic::AtomicU64>,
+) -> Result<()> {
+    let conn = connect(path)?;
+    std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || {
+            let count = |c: &std::sync::Weak<std::sync::atomic::AtomicU64>| {
+                c.upgrade()
+                    .map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
+            };
+            let mut seen = count(&commits).unwrap_or(0);
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let Some(now) = count(&commits) else {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                    return;
+                };
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "store: checkpoint failed");
+                }
+            }
+        })?;
+    Ok(())
 }
 
 /// Current time in seconds since the Unix epoch.

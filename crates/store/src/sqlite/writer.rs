@@ -41,6 +41,12 @@ impl Writer {
         Ok(Writer { jobs: tx, commits })
     }
 
+    /// A handle on the commit counter that does not keep the writer alive: it stops
+    /// upgrading once the store and the writer thread are gone.
+    pub(crate) fn commit_counter(&self) -> std::sync::Weak<AtomicU64> {
+        Arc::downgrade(&self.commits)
+    }
+
     /// Transactions committed so far by this writer (each one fsync).
     pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
