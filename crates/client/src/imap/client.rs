@@ -160,16 +160,16 @@ impl ImapClient {
             Response::Untagged(Untagged::Status(s)) => s,
             other => {
                 client.broken = true;
-                return Err(ImapError::Greeting(StatusLine {
+                return Err(ImapError::Greeting(Box::new(StatusLine {
                     status: Status::Bad,
                     code: None,
                     text: format!("not a greeting: {other:?}"),
-                }));
+                })));
             }
         };
         match greeting.status {
             Status::Ok | Status::PreAuth => {}
-            _ => return Err(ImapError::Greeting(greeting)),
+            _ => return Err(ImapError::Greeting(Box::new(greeting))),
         }
         if greeting.status == Status::PreAuth {
             client.info.login = Some(ImapLogin::PreAuth);
@@ -300,8 +300,8 @@ impl ImapClient {
                 let (_, status) = self.run(ImapStage::Login, args).await?;
                 if status.status != Status::Ok {
                     return Err(ImapError::LoginFailed {
-                        method: "LOGIN".into(),
-                        status,
+                        method: "LOGIN",
+                        status: Box::new(status),
                         detail: None,
                     });
                 }
@@ -375,26 +375,26 @@ impl ImapClient {
                         return Ok(status);
                     }
                     return Err(ImapError::LoginFailed {
-                        method: mechanism.name().to_string(),
-                        status,
+                        method: mechanism.name(),
+                        status: Box::new(status),
                         detail: sasl.server_error().map(str::to_string),
                     });
                 }
                 Response::Untagged(Untagged::Status(s)) if s.status == Status::Bye => {
                     self.broken = true;
-                    return Err(ImapError::Bye(s));
+                    return Err(ImapError::Bye(Box::new(s)));
                 }
                 _ => {}
             }
         }
         self.broken = true;
         Err(ImapError::LoginFailed {
-            method: mechanism.name().to_string(),
-            status: StatusLine {
+            method: mechanism.name(),
+            status: Box::new(StatusLine {
                 status: Status::No,
                 code: None,
                 text: "too many challenges".into(),
-            },
+            }),
             detail: None,
         })
     }
@@ -480,7 +480,7 @@ impl ImapClient {
                 }
                 Response::Untagged(Untagged::Status(s)) if s.status == Status::Bye => {
                     self.broken = true;
-                    return Err(ImapError::Bye(s));
+                    return Err(ImapError::Bye(Box::new(s)));
                 }
                 Response::Tagged { tag: t, status } if t == tag => {
                     self.fetching = None;
@@ -546,7 +546,10 @@ impl ImapClient {
         if status.status == Status::Ok {
             Ok(status)
         } else {
-            Err(ImapError::Rejected { stage, status })
+            Err(ImapError::Rejected {
+                stage,
+                status: Box::new(status),
+            })
         }
     }
 
@@ -565,7 +568,7 @@ impl ImapClient {
                     // A BYE before LOGOUT's OK is normal; elsewhere it ends the session.
                     if stage != ImapStage::Logout {
                         self.broken = true;
-                        return Err(ImapError::Bye(s));
+                        return Err(ImapError::Bye(Box::new(s)));
                     }
                 }
                 Response::Untagged(u) => untagged.push(u),
@@ -601,7 +604,10 @@ impl ImapClient {
                         match self.read_response(stage).await? {
                             Response::Continue(_) => {}
                             Response::Tagged { status, .. } => {
-                                return Err(ImapError::Rejected { stage, status });
+                                return Err(ImapError::Rejected {
+                                    stage,
+                                    status: Box::new(status),
+                                });
                             }
                             _ => {
                                 self.broken = true;

@@ -64,9 +64,9 @@ pub enum ImapError {
         error: ResponseError,
     },
     #[error("the server refused the session: {0}")]
-    Greeting(StatusLine),
+    Greeting(Box<StatusLine>),
     #[error("the server is closing the connection: {0}")]
-    Bye(StatusLine),
+    Bye(Box<StatusLine>),
     #[error("server does not offer STARTTLS and TLS is required")]
     StartTlsUnavailable,
     #[error("the server sent data after its STARTTLS reply (possible injection); closed")]
@@ -77,15 +77,15 @@ pub enum ImapError {
     LoginDisabled,
     #[error("login failed ({method}): {status}")]
     LoginFailed {
-        method: String,
-        status: StatusLine,
+        method: &'static str,
+        status: Box<StatusLine>,
         /// The error document a token mechanism's server sent, if any.
         detail: Option<String>,
     },
     #[error("{stage} refused: {status}")]
     Rejected {
         stage: ImapStage,
-        status: StatusLine,
+        status: Box<StatusLine>,
     },
     #[error("SASL: {0}")]
     Sasl(#[from] SaslError),

@@ -603,9 +603,9 @@ impl Cursor<'_> {
             Some(_) => {
                 let before = self.pos;
                 self.fetch_item_name()
-                    .or_else(|_| {
+                    .map_err(|_| {
                         self.pos = before;
-                        Err(self.error("expected a value"))
+                        self.error("expected a value")
                     })
                     .map(drop)
             }
