@@ -224,6 +224,17 @@ impl ImapClient {
         Ok(())
     }
 
+    /// STARTTLS (required) on a client connected without it, for the connection test.
+    pub async fn start_tls(
+        &mut self,
+        target: &Target,
+        config: &ImapClientConfig,
+    ) -> Result<(), ImapError> {
+        let mut required = config.clone();
+        required.tls_policy = TlsPolicy::Required;
+        self.starttls(target, &required).await
+    }
+
     /// RFC 9051 §6.2.1: STARTTLS, the handshake, CAPABILITY again.
     async fn starttls(
         &mut self,

@@ -150,6 +150,17 @@ impl Pop3Client {
         Ok(info)
     }
 
+    /// STLS (required) on a client connected without it, for the connection test.
+    pub async fn start_tls(
+        &mut self,
+        target: &Target,
+        config: &Pop3ClientConfig,
+    ) -> Result<(), Pop3Error> {
+        let mut required = config.clone();
+        required.tls_policy = TlsPolicy::Required;
+        self.stls(target, &required).await
+    }
+
     /// RFC 2595 §4: STLS, the handshake, and a fresh CAPA afterwards.
     async fn stls(&mut self, target: &Target, config: &Pop3ClientConfig) -> Result<(), Pop3Error> {
         let opportunistic = config.tls_policy == TlsPolicy::Opportunistic;

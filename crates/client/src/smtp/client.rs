@@ -95,6 +95,42 @@ impl SmtpClient {
         let dialed = dial::connect(target, &config.dial)
             .await
             .map_err(|e| OpenError::Fatal(e.into()))?;
+        SmtpClient::open_on(target, config, starttls, dialed).await
+    }
+
+    /// Greeting and EHLO on a connection already dialed, without STARTTLS: for the
+    /// connection test, which dials itself to report each step and then calls
+    /// [`SmtpClient::start_tls`] and [`SmtpClient::authenticate`].
+    pub async fn open_dialed(
+        target: &Target,
+        config: &SmtpClientConfig,
+        dialed: dial::Dialed,
+    ) -> Result<SmtpClient, SmtpError> {
+        SmtpClient::open_on(target, config, false, dialed)
+            .await
+            .map_err(OpenError::into_error)
+    }
+
+    /// STARTTLS (required) and EHLO again, for a client from
+    /// [`SmtpClient::open_dialed`].
+    pub async fn start_tls(
+        &mut self,
+        target: &Target,
+        config: &SmtpClientConfig,
+    ) -> Result<(), SmtpError> {
+        let mut required = config.clone();
+        required.tls_policy = TlsPolicy::Required;
+        self.starttls(target, &required)
+            .await
+            .map_err(OpenError::into_error)
+    }
+
+    async fn open_on(
+        target: &Target,
+        config: &SmtpClientConfig,
+        starttls: bool,
+        dialed: dial::Dialed,
+    ) -> Result<SmtpClient, OpenError> {
         let tls = dialed.report.tls.clone();
         let mut client = SmtpClient {
             conn: Conn::new(dialed.stream),
