@@ -195,9 +195,10 @@ impl Io {
         }
     }
 
-    /// Releases buffer memory beyond what a waiting connection needs.
+    /// Releases buffer memory beyond what a waiting connection needs (all of the
+    /// output buffer: it is rebuilt for the next response).
     pub(crate) fn shrink(&mut self) {
-        if self.wbuf.is_empty() && self.wbuf.capacity() > KEEP_CAPACITY {
+        if self.wbuf.is_empty() {
             self.wbuf = Vec::new();
         }
         if self.rpos == 0 && self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {

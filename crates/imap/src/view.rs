@@ -137,6 +137,9 @@ impl View {
             pending_expunges: 0,
         };
         view.entries.sort_by_key(|e| e.uid);
+        // The vector may reuse the larger store entries' allocation: a selected view
+        // lives as long as the session, so give the slack back.
+        view.entries.shrink_to_fit();
         view.collect_keywords();
         view
     }

@@ -73,6 +73,7 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
         if s.io.failed() {
             return Outcome::Switch(State::Logout, None);
         }
+        s.io.shrink();
         let rx = sel.as_deref_mut().map(|sel| &mut sel.changes);
         let wake = tokio::select! {
             _ = shutdown.cancelled() => Wake::Shutdown,
