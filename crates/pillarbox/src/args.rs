@@ -53,6 +53,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AliasCommand,
     },
+    /// Collect mail from remote POP3/IMAP mailboxes (MultiPOP, Internet Mail Accounts).
+    Collect {
+        #[command(subcommand)]
+        command: CollectCommand,
+    },
+    /// Test a connection to an SMTP, IMAP or POP3 server step by step (DNS, TCP,
+    /// proxy, TLS, greeting, capabilities, authentication).
+    TestConnection(TestConnectionArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -226,4 +234,183 @@ pub enum QueueCommand {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectCommand {
+    /// Add a collection account; secrets come from standard input, one per line, in
+    /// this order: password, proxy password, OAuth2 refresh token, OAuth2 client secret
+    /// (each only when its --*-stdin flag is given).
+    Add {
+        name: String,
+        #[command(flatten)]
+        options: CollectOptions,
+    },
+    /// List collection accounts.
+    List {
+        /// Only this owner's.
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account's settings and last run.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change settings of an account (same options as `add`).
+    Set {
+        name: String,
+        #[command(flatten)]
+        options: CollectOptions,
+    },
+    /// Delete an account (and what it remembers having collected).
+    Remove { name: String },
+    /// Collect now, with a progress bar and a summary.
+    Run {
+        name: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test the account's connection and login step by step.
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Settings of a collection account; on `set`, only those given change.
+#[derive(Debug, Args, Default)]
+pub struct CollectOptions {
+    /// The local account that owns it and receives its mail (needs MultiPOP on).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// pop3 or imap.
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// microsoft365 or gmail: server, port and TLS (and the OAuth2 endpoints).
+    #[arg(long)]
+    pub preset: Option<String>,
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// none, implicit (SSL) or starttls (TLS).
+    #[arg(long)]
+    pub tls: Option<String>,
+    /// Allowed TLS versions, e.g. "1.2,1.3" or "1.3".
+    #[arg(long)]
+    pub tls_versions: Option<String>,
+    /// Check the server certificate.
+    #[arg(long, value_enum)]
+    pub tls_verify: Option<Switch>,
+    /// Connect and answer timeout, seconds.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Remote login name.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The remote mailbox's address (default: the user name when it is an address).
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Read the remote password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Log in with OAuth2 (XOAUTH2) using this client id.
+    #[arg(long)]
+    pub oauth_client_id: Option<String>,
+    #[arg(long)]
+    pub oauth_tenant: Option<String>,
+    #[arg(long)]
+    pub oauth_token_url: Option<String>,
+    #[arg(long)]
+    pub oauth_scope: Option<String>,
+    #[arg(long)]
+    pub oauth_refresh_token_stdin: bool,
+    #[arg(long)]
+    pub oauth_client_secret_stdin: bool,
+    /// Proxy: socks4://, socks4a://, socks5:// or http://[DOMAIN\]user@host:port
+    /// ("none" removes it).
+    #[arg(long)]
+    pub proxy: Option<String>,
+    #[arg(long)]
+    pub proxy_password_stdin: bool,
+    /// Time between runs, e.g. 10m.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Only collect inside these windows, e.g. "Mon-Fri 08:00-18:00" (repeat; "none" clears).
+    #[arg(long)]
+    pub window: Vec<String>,
+    /// UTC offset the windows are written in, e.g. +01:00.
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Keep collected messages on the server (off: delete them once stored).
+    #[arg(long, value_enum)]
+    pub leave_on_server: Option<Switch>,
+    /// With leave-on-server: delete messages this many days after collecting them (0: never).
+    #[arg(long)]
+    pub delete_after_days: Option<u32>,
+    /// IMAP folders to collect (repeat; default INBOX).
+    #[arg(long)]
+    pub folder: Vec<String>,
+    /// IMAP: flag collected messages \Seen.
+    #[arg(long, value_enum)]
+    pub mark_seen: Option<Switch>,
+    /// IMAP: only collect unseen messages.
+    #[arg(long, value_enum)]
+    pub only_unseen: Option<Switch>,
+    /// Charset for undeclared 8-bit text, e.g. windows-1252 ("" clears).
+    #[arg(long)]
+    pub code_page: Option<String>,
+    /// Deliver into this folder of the owner's mailbox (default INBOX).
+    #[arg(long, conflicts_with = "forward")]
+    pub deliver_to: Option<String>,
+    /// Forward to a downstream SMTP server through this [[queue.route]].
+    #[arg(long)]
+    pub forward: Option<String>,
+    /// Forwarding recipient: remote (the remote address), headers (Delivered-To,
+    /// X-Original-To, To), or a fixed address.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Collect on schedule (off: only by `collect run`).
+    #[arg(long, value_enum)]
+    pub enabled: Option<Switch>,
+}
+
+/// `pillarbox test-connection`.
+#[derive(Debug, Args)]
+pub struct TestConnectionArgs {
+    /// smtp, imap or pop3.
+    pub protocol: String,
+    /// HOST or HOST:PORT (default port from the protocol and TLS mode).
+    pub server: String,
+    /// none, implicit or starttls (default from the port).
+    #[arg(long)]
+    pub tls: Option<String>,
+    /// Allowed TLS versions, e.g. "1.2,1.3".
+    #[arg(long)]
+    pub tls_versions: Option<String>,
+    /// Report an untrusted certificate instead of failing on it.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Log in as this user (password from --password-stdin).
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// socks4://, socks4a://, socks5:// or http:// proxy URL with optional user:pass@.
+    #[arg(long)]
+    pub proxy: Option<String>,
+    /// Timeout of each step, seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// EHLO name for SMTP (default: the server's host name).
+    #[arg(long)]
+    pub ehlo: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }

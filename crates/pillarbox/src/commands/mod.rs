@@ -3,10 +3,12 @@
 
 mod account;
 mod alias;
+mod collect;
 mod domain;
 mod queue;
 pub mod sendmail;
 mod serve;
+mod test_connection;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -51,6 +53,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Alias { command } => {
             alias::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Collect { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            collect::run(command, &config).await
+        }
+        Command::TestConnection(args) => {
+            let config = load_config(cli.config.as_deref())?;
+            test_connection::run(args, &config).await
         }
     }
 }

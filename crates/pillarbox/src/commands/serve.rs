@@ -90,6 +90,18 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         std::sync::Arc::new(pillarbox_queue::clock::SystemClock),
     )?;
     let queue_task = queue.spawn(shutdown.token());
+    let collector_task = config.collect.enabled.then(|| {
+        pillarbox_collect::Collector::new(
+            pillarbox_collect::Runner {
+                pipeline: ctx.pipeline.clone(),
+                hostname: config.server.hostname.clone(),
+                limits: pillarbox_collect::RunLimits::from_config(&config.collect),
+                tokens: std::sync::Arc::new(pillarbox_collect::connect::TokenCache::default()),
+            },
+            config.collect.clone(),
+        )
+        .spawn(shutdown.token())
+    });
     spawn_maintenance(store.clone());
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
@@ -97,6 +109,9 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");
     let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
     let _ = tokio::time::timeout(config.limits.shutdown_grace.get(), queue_task).await;
+    if let Some(task) = collector_task {
+        let _ = tokio::time::timeout(config.limits.shutdown_grace.get(), task).await;
+    }
     if left > 0 {
         tracing::warn!(
             sessions = left,
