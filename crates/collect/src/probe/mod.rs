@@ -20,7 +20,9 @@ use pillarbox_client::smtp::{
     AuthMode, SmtpClient, SmtpClientConfig, SmtpError, SmtpTimeouts, Stage,
 };
 use pillarbox_net::ClientTlsMode;
-use pillarbox_net::dial::{self, DialError, DialOptions, DialStage, Dialed, PartialDial, Target};
+use pillarbox_net::dial::{
+    self, DialError, DialOptions, DialStage, Dialed, PartialDial, Target, TlsReport,
+};
 
 pub use report::{ProbeReport, Step, StepStatus};
 pub use verdict::{Context, Failure, ProbeProtocol};
@@ -198,6 +200,15 @@ fn dial_failure(e: &DialError) -> Failure {
     }
 }
 
+/// The step of a STARTTLS upgrade: a warning when the certificate did not verify.
+fn tls_step(name: &'static str, took: Option<Duration>, tls: Option<&TlsReport>) -> Step {
+    match tls {
+        Some(r) if r.verified.is_ok() => Step::ok(name, took, tls_detail(r)),
+        Some(r) => Step::new(name, StepStatus::Warning, took, tls_detail(r)),
+        None => Step::failed(name, took, "no TLS report"),
+    }
+}
+
 fn since(t: Instant) -> Option<Duration> {
     Some(t.elapsed())
 }
@@ -252,13 +263,7 @@ async fn imap_steps(
             steps.push(Step::failed("STARTTLS", since(t), e.to_string()));
             return Err(imap_failure(&e));
         }
-        let detail = client
-            .info()
-            .tls
-            .as_ref()
-            .map(tls_detail)
-            .unwrap_or_default();
-        steps.push(Step::ok("STARTTLS", since(t), detail));
+        steps.push(tls_step("STARTTLS", since(t), client.info().tls.as_ref()));
         steps.push(Step::ok(
             "Capabilities",
             None,
@@ -350,13 +355,7 @@ async fn pop3_steps(
             steps.push(Step::failed("STLS", since(t), e.to_string()));
             return Err(pop3_failure(&e));
         }
-        let detail = client
-            .info()
-            .tls
-            .as_ref()
-            .map(tls_detail)
-            .unwrap_or_default();
-        steps.push(Step::ok("STLS", since(t), detail));
+        steps.push(tls_step("STLS", since(t), client.info().tls.as_ref()));
     }
     let t = Instant::now();
     match client.capabilities().await {
@@ -458,13 +457,7 @@ async fn smtp_steps(
             steps.push(Step::failed("STARTTLS", since(t), e.to_string()));
             return Err(smtp_failure(&e));
         }
-        let detail = client
-            .info()
-            .tls
-            .as_ref()
-            .map(tls_detail)
-            .unwrap_or_default();
-        steps.push(Step::ok("STARTTLS", since(t), detail));
+        steps.push(tls_step("STARTTLS", since(t), client.info().tls.as_ref()));
         steps.push(Step::ok("Capabilities", None, ehlo_summary(&client)));
     }
     let Some(creds) = &req.credentials else {

@@ -107,8 +107,8 @@ pub fn verdict(ctx: &Context, failure: Option<&Failure>) -> String {
     };
     match f {
         Failure::Dns(e) => format!("the host name does not resolve ({e}): check the address"),
-        Failure::TcpRefused(e) => format!(
-            "nothing accepts connections on port {p} ({e}): check the port \
+        Failure::TcpRefused(_) => format!(
+            "nothing accepts connections on port {p}: check the address and the port \
              ({} uses {} for implicit TLS, {} otherwise)",
             ctx.protocol.name(),
             tls_port,
