@@ -189,8 +189,9 @@ async fn http_connect(
         .ok_or_else(|| proxy_error(proxy, format!("not an HTTP reply: {status_line:?}")))?;
     match code {
         200..=299 => Ok(Box::new(socket)),
-        407 if proxy.username.is_some() => Err(auth_error(proxy, format!("{status_line:?}"))),
-        407 => Err(auth_error(
+        // 407 is the standard answer; some proxies (tinyproxy's BasicAuth) send 401.
+        401 | 407 if proxy.username.is_some() => Err(auth_error(proxy, format!("{status_line:?}"))),
+        401 | 407 => Err(auth_error(
             proxy,
             format!("{status_line:?} (the proxy wants credentials and none are configured)"),
         )),
