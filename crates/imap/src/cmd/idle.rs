@@ -52,6 +52,7 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let shutdown = s.shutdown.clone();
     s.framer.expect_line();
+    let mut feed_open = true;
     loop {
         // A complete line may already be buffered (DONE pipelined with more commands).
         let adv = s.framer.advance(s.io.pending());
@@ -74,7 +75,10 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
             return Outcome::Switch(State::Logout, None);
         }
         s.io.shrink();
-        let rx = sel.as_deref_mut().map(|sel| &mut sel.changes);
+        let rx = sel
+            .as_deref_mut()
+            .filter(|_| feed_open)
+            .map(|sel| &mut sel.changes);
         let wake = tokio::select! {
             _ = shutdown.cancelled() => Wake::Shutdown,
             _ = tokio::time::sleep_until(deadline) => Wake::Timeout,
@@ -106,7 +110,10 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
                     }
                     Ok(_) => false,
                     Err(RecvError::Lagged(_)) => is_news(sel, 0, true),
-                    Err(RecvError::Closed) => false,
+                    Err(RecvError::Closed) => {
+                        feed_open = false;
+                        false
+                    }
                 };
                 if relevant {
                     match refresh(s, sel).await {

@@ -95,9 +95,10 @@ impl Harness {
         let svc = self.svc.clone();
         let peer: SocketAddr = peer.parse().unwrap();
         let token = self.shutdown.clone();
-        tokio::spawn(async move { svc.run(Box::new(server), peer, None, token).await });
+        let task = tokio::spawn(async move { svc.run(Box::new(server), peer, None, token).await });
         let mut c = Client {
             r: BufReader::new(client),
+            task: Some(task),
         };
         let greeting = c.line().await;
         (c, greeting)
@@ -115,6 +116,8 @@ impl Harness {
 /// The client side of one session.
 pub struct Client {
     pub r: BufReader<DuplexStream>,
+    /// The session's task: it must end without panicking.
+    pub task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Client {
