@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod peers;
+pub mod remote;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

@@ -1,0 +1,362 @@
+//! Collection against a real Dovecot on loopback, through the CLI (`collect add`,
+//! `collect run`): 500 messages over POP3 and over IMAP, with and without TLS
+//! (none, STLS/STARTTLS, implicit), each collected exactly once across three runs with
+//! new mail arriving in between; leave-on-server and delete modes; IMAP \Seen marking;
+//! delivery into a folder; a connection cut in the middle of a run; the code page.
+
+mod support;
+
+use support::remote::{Dovecot, Local, unique_ids};
+use support::{fails, ok};
+
+fn port(p: u16) -> String {
+    p.to_string()
+}
+
+/// Runs `name` three times, with 20 new messages arriving after the first run.
+fn three_runs(l: &Local, dc: &Dovecot, name: &str) {
+    let out = l.run(name);
+    assert!(
+        out.contains("500 new of 500 on the server, 500 collected"),
+        "{out}"
+    );
+    dc.fill(500, 20);
+    let out = l.run(name);
+    assert!(out.contains("20 collected"), "{out}");
+    let out = l.run(name);
+    assert!(out.contains(" 0 collected"), "{out}");
+}
+
+/// The message body survived (dot-stuffing undone, trace header added once).
+fn check_content(messages: &[Vec<u8>]) {
+    let text = String::from_utf8_lossy(&messages[0]);
+    assert!(
+        text.starts_with("Received: from 127.0.0.1 by pb.example.test with "),
+        "{text}"
+    );
+    assert_eq!(text.matches("Received: ").count(), 1);
+    assert!(text.contains("\r\n.a line with a dot\r\n"), "{text}");
+}
+
+#[test]
+fn pop3_without_tls_leaves_mail_on_the_server_and_collects_each_message_once() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 500);
+    let l = Local::new("");
+    l.add(
+        "pop",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3),
+            "--tls",
+            "none",
+        ],
+    );
+    three_runs(&l, &dc, "pop");
+    let inbox = l.folder("INBOX");
+    assert_eq!(unique_ids(&inbox).len(), 520);
+    check_content(&inbox);
+    assert_eq!(dc.count(), 520, "leave on server keeps everything");
+    let shown = ok(l.cli(&["collect", "show", "pop", "--json"], None));
+    assert!(
+        shown.contains("\"ok\": true") && !shown.contains("secret"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn pop3_over_implicit_tls_deletes_what_it_collected() {
+    let dc = Dovecot::start(true);
+    dc.fill(0, 500);
+    let l = Local::new("");
+    l.add(
+        "pop",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3s),
+            "--tls",
+            "implicit",
+            "--leave-on-server",
+            "off",
+        ],
+    );
+    three_runs(&l, &dc, "pop");
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 520);
+    assert_eq!(dc.count(), 0, "delete mode removes what was stored");
+}
+
+#[test]
+fn pop3_over_stls_into_a_folder() {
+    let dc = Dovecot::start(true);
+    dc.fill(0, 500);
+    let l = Local::new("");
+    l.add(
+        "pop",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3),
+            "--tls",
+            "starttls",
+            "--deliver-to",
+            "Remote",
+        ],
+    );
+    three_runs(&l, &dc, "pop");
+    assert_eq!(unique_ids(&l.folder("Remote")).len(), 520);
+    assert!(l.folder("INBOX").is_empty());
+}
+
+#[test]
+fn imap_over_starttls_leaves_mail_marks_it_seen_and_collects_each_message_once() {
+    let dc = Dovecot::start(true);
+    dc.fill(0, 500);
+    let l = Local::new("");
+    l.add(
+        "imap",
+        &[
+            "--protocol",
+            "imap",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.imap),
+            "--tls",
+            "starttls",
+            "--mark-seen",
+            "on",
+        ],
+    );
+    three_runs(&l, &dc, "imap");
+    let inbox = l.folder("INBOX");
+    assert_eq!(unique_ids(&inbox).len(), 520);
+    check_content(&inbox);
+    assert_eq!(dc.count(), 520);
+    assert_eq!(dc.seen(), 520, "every collected message flagged \\Seen");
+}
+
+#[test]
+fn imap_over_implicit_tls_deletes_what_it_collected() {
+    let dc = Dovecot::start(true);
+    dc.fill(0, 500);
+    let l = Local::new("[collect]\nfetch_batch = 64\n");
+    l.add(
+        "imap",
+        &[
+            "--protocol",
+            "imap",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.imaps),
+            "--tls",
+            "implicit",
+            "--leave-on-server",
+            "off",
+        ],
+    );
+    three_runs(&l, &dc, "imap");
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 520);
+    assert_eq!(dc.count(), 0);
+}
+
+#[test]
+fn imap_without_tls_leaves_mail_on_the_server() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 500);
+    let l = Local::new("");
+    l.add(
+        "imap",
+        &[
+            "--protocol",
+            "imap",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.imap),
+            "--tls",
+            "none",
+        ],
+    );
+    three_runs(&l, &dc, "imap");
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 520);
+    assert_eq!((dc.count(), dc.seen()), (520, 0), "EXAMINE changes nothing");
+}
+
+#[test]
+fn a_connection_cut_in_the_middle_of_a_run_loses_and_duplicates_nothing() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 300);
+    for (protocol, remote_port, delete) in [("pop3", dc.pop3, "off"), ("imap", dc.imap, "on")] {
+        // Cut each connection after ~60 KB from the server: about 100 messages in.
+        let relay = support::remote::CuttingRelay::start(remote_port, 60_000);
+        let l = Local::new("[collect]\nfetch_batch = 20\ndeliveries_in_flight = 8\n");
+        l.add(
+            protocol,
+            &[
+                "--protocol",
+                protocol,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port(relay.port),
+                "--tls",
+                "none",
+                "--leave-on-server",
+                delete,
+            ],
+        );
+        let err = fails(l.cli(&["collect", "run", protocol], None));
+        assert!(err.contains("collection run(s) failed"), "{err}");
+        let partial = l.folder("INBOX").len();
+        assert!(
+            partial > 0 && partial < 300,
+            "{protocol}: {partial} stored before the cut"
+        );
+        assert_eq!(
+            dc.count(),
+            300,
+            "{protocol}: nothing deleted by the cut run"
+        );
+        relay
+            .armed
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let out = l.run(protocol);
+        assert!(
+            out.contains(&format!("{} collected", 300 - partial)),
+            "{out}"
+        );
+        assert_eq!(unique_ids(&l.folder("INBOX")).len(), 300, "{protocol}");
+        let out = l.run(protocol);
+        assert!(out.contains(" 0 collected"), "{out}");
+        if protocol == "pop3" {
+            // The POP3 account deletes: the remote is empty now; refill for IMAP.
+            assert_eq!(dc.count(), 0);
+            dc.fill(0, 300);
+        }
+    }
+}
+
+#[test]
+fn undeclared_windows_1252_headers_are_stored_readable() {
+    let dc = Dovecot::start(false);
+    dc.add(
+        "cp1252.M1P1.remote",
+        b"From: Ren\xe9 <rene@elsewhere.test>\r\nTo: remote@remote.test\r\n\
+          Subject: Caf\xe9 \x80 cr\xe8me\r\nMessage-ID: <cp@elsewhere.test>\r\n\r\nPrix: 5 \x80\r\n",
+    );
+    let l = Local::new("");
+    l.add(
+        "cp",
+        &[
+            "--protocol",
+            "imap",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.imap),
+            "--tls",
+            "none",
+            "--code-page",
+            "windows-1252",
+        ],
+    );
+    l.run("cp");
+    let stored = l.folder("INBOX");
+    assert_eq!(stored.len(), 1);
+    let end = pillarbox_mime::header_end(&stored[0]);
+    let header = std::str::from_utf8(&stored[0][..end]).expect("the header is UTF-8 now");
+    // The body keeps its bytes and now declares the code page.
+    let text = String::from_utf8_lossy(&stored[0]);
+    assert!(header.contains("=?UTF-8?"), "{header}");
+    let parsed = pillarbox_mime::parse(&stored[0]);
+    let subject = pillarbox_mime::decode_encoded_words(
+        parsed
+            .envelope
+            .subject
+            .clone()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    assert_eq!(subject, "Café € crème", "{text}");
+    assert!(
+        text.contains("charset=windows-1252") || text.contains("charset=\"windows-1252\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn multipop_must_be_enabled_for_the_owner() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 3);
+    let l = Local::new("");
+    ok(l.cli(
+        &["account", "set", "alice@example.test", "--multipop", "off"],
+        None,
+    ));
+    let err = fails(l.cli(
+        &[
+            "collect",
+            "add",
+            "x",
+            "--owner",
+            "alice@example.test",
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3),
+            "--tls",
+            "none",
+            "--user",
+            "remote",
+            "--address",
+            "remote@remote.test",
+            "--password-stdin",
+        ],
+        Some("secret\n"),
+    ));
+    assert!(
+        err.contains("MultiPOP") || err.contains("collection"),
+        "{err}"
+    );
+    // Turned off after the account was added: the run refuses and changes nothing.
+    ok(l.cli(
+        &["account", "set", "alice@example.test", "--multipop", "on"],
+        None,
+    ));
+    l.add(
+        "x",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3),
+            "--tls",
+            "none",
+        ],
+    );
+    ok(l.cli(
+        &["account", "set", "alice@example.test", "--multipop", "off"],
+        None,
+    ));
+    let err = fails(l.cli(&["collect", "run", "x"], None));
+    assert!(err.contains("failed"), "{err}");
+    let shown = ok(l.cli(&["collect", "show", "x"], None));
+    assert!(shown.contains("not allowed"), "{shown}");
+    assert!(l.folder("INBOX").is_empty());
+}
