@@ -333,6 +333,12 @@ impl Session {
                 | C::Thread(_),
             ) => Outcome::reply(cat::bad(Some(&tag), cat::NO_MAILBOX)),
         };
+        self.finish(state, outcome, may_expunge).await
+    }
+
+    /// Applies a handler's outcome: the state change, the synchronisation of a selected
+    /// mailbox (untagged updates go before the tagged reply), then the reply.
+    async fn finish(&mut self, mut state: State, outcome: Outcome, may_expunge: bool) -> State {
         let reply = match outcome {
             Outcome::Stay(reply) => reply,
             Outcome::Switch(next, reply) => {
