@@ -112,7 +112,11 @@ impl Client {
     /// `APPEND mailbox (flags) {n+}` with LITERAL+ (one round trip).
     pub async fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<Reply> {
         let tag = self.next_tag();
-        let mut out = format!("{tag} APPEND {mailbox} ({flags}) {{{}+}}\r\n", message.len()).into_bytes();
+        let mut out = format!(
+            "{tag} APPEND {mailbox} ({flags}) {{{}+}}\r\n",
+            message.len()
+        )
+        .into_bytes();
         out.extend_from_slice(message);
         out.extend_from_slice(b"\r\n");
         self.send(&out).await?;

@@ -63,7 +63,12 @@ impl Timings {
 }
 
 /// One timed command.
-async fn op(t: &mut Timings, kind: &'static str, c: &mut Client, command: &str) -> Result<super::client::Reply> {
+async fn op(
+    t: &mut Timings,
+    kind: &'static str,
+    c: &mut Client,
+    command: &str,
+) -> Result<super::client::Reply> {
     let start = Instant::now();
     let r = c.cmd(command).await?;
     t.by_kind.entry(kind).or_default().push(start.elapsed());
@@ -76,14 +81,30 @@ fn uids_of(r: &super::client::Reply) -> Vec<u32> {
         .iter()
         .filter_map(|l| {
             let i = l.find("UID ")?;
-            l[i + 4..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            l[i + 4..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         })
         .collect()
 }
 
-async fn session(a: &DriveArgs, user: usize, rng: &mut Rng, t: &mut Timings, deadline: Instant) -> Result<()> {
+async fn session(
+    a: &DriveArgs,
+    user: usize,
+    rng: &mut Rng,
+    t: &mut Timings,
+    deadline: Instant,
+) -> Result<()> {
     let mut c = Client::connect(&a.addr).await?;
-    op(t, "LOGIN", &mut c, &format!("LOGIN {} {}", user_address(user, &a.domain), a.password)).await?;
+    op(
+        t,
+        "LOGIN",
+        &mut c,
+        &format!("LOGIN {} {}", user_address(user, &a.domain), a.password),
+    )
+    .await?;
     op(t, "SELECT", &mut c, "SELECT INBOX").await?;
     let uids = uids_of(&op(t, "FETCH flags 1:*", &mut c, "UID FETCH 1:* (FLAGS)").await?);
     let pick = |rng: &mut Rng| uids.get(rng.below(uids.len())).copied().unwrap_or(1);
@@ -91,29 +112,58 @@ async fn session(a: &DriveArgs, user: usize, rng: &mut Rng, t: &mut Timings, dea
         if Instant::now() >= deadline {
             break;
         }
-        let start = uids.len().saturating_sub(20).min(rng.below(uids.len().max(1)));
+        let start = uids
+            .len()
+            .saturating_sub(20)
+            .min(rng.below(uids.len().max(1)));
         let (lo, hi) = (
             uids.get(start).copied().unwrap_or(1),
-            uids.get((start + 19).min(uids.len().saturating_sub(1))).copied().unwrap_or(1),
+            uids.get((start + 19).min(uids.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(1),
         );
         op(t, "FETCH headers", &mut c, &format!(
             "UID FETCH {lo}:{hi} (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])"
         )).await?;
         for _ in 0..3 {
-            op(t, "FETCH body", &mut c, &format!("UID FETCH {} BODY.PEEK[]", pick(rng))).await?;
+            op(
+                t,
+                "FETCH body",
+                &mut c,
+                &format!("UID FETCH {} BODY.PEEK[]", pick(rng)),
+            )
+            .await?;
         }
         for k in 0..2 {
             let sign = if (round + k) % 2 == 0 { '+' } else { '-' };
-            op(t, "STORE", &mut c, &format!("UID STORE {} {sign}FLAGS (\\Seen)", pick(rng))).await?;
+            op(
+                t,
+                "STORE",
+                &mut c,
+                &format!("UID STORE {} {sign}FLAGS (\\Seen)", pick(rng)),
+            )
+            .await?;
         }
         op(t, "SEARCH flags", &mut c, "UID SEARCH UNSEEN").await?;
-        op(t, "SEARCH header", &mut c, &format!("UID SEARCH SUBJECT \"message {}\"", rng.below(200))).await?;
+        op(
+            t,
+            "SEARCH header",
+            &mut c,
+            &format!("UID SEARCH SUBJECT \"message {}\"", rng.below(200)),
+        )
+        .await?;
         let raw = message(user, 100_000 + round, 4000);
         let start = Instant::now();
         let r = c.append("INBOX", "", &raw).await?;
         t.by_kind.entry("APPEND").or_default().push(start.elapsed());
         if let Some(uid) = r.code_field("APPENDUID") {
-            op(t, "STORE", &mut c, &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)")).await?;
+            op(
+                t,
+                "STORE",
+                &mut c,
+                &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"),
+            )
+            .await?;
             op(t, "EXPUNGE", &mut c, &format!("UID EXPUNGE {uid}")).await?;
         }
     }
@@ -153,11 +203,17 @@ pub async fn drive(a: DriveArgs) -> Result<()> {
     let mut names: Vec<_> = all.by_kind.keys().copied().collect();
     names.sort();
     for name in names {
-        let v = all.by_kind.get_mut(name).map(std::mem::take).unwrap_or_default();
+        let v = all
+            .by_kind
+            .get_mut(name)
+            .map(std::mem::take)
+            .unwrap_or_default();
         let mut v = v;
         v.sort();
         let p50 = v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        let p99 = v.get(v.len() * 99 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        let p99 = v
+            .get(v.len() * 99 / 100)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
         kinds.insert(
             name.to_string(),
             serde_json::json!({"count": v.len(), "p50_ms": p50, "p99_ms": p99}),

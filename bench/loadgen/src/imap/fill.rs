@@ -27,7 +27,11 @@ pub struct FillArgs {
     #[arg(long, default_value = "benchpw")]
     pub password: String,
     /// Message sizes in octets, used in turn.
-    #[arg(long, value_delimiter = ',', default_value = "1500,3000,6000,12000,25000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1500,3000,6000,12000,25000"
+    )]
     pub sizes: Vec<usize>,
 }
 

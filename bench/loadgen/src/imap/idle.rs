@@ -32,8 +32,12 @@ pub struct IdleArgs {
 
 async fn open(a: &IdleArgs, k: usize) -> Result<Client> {
     let mut c = Client::connect(&a.addr).await?;
-    c.cmd(&format!("LOGIN {} {}", user_address(k % a.users.max(1), &a.domain), a.password))
-        .await?;
+    c.cmd(&format!(
+        "LOGIN {} {}",
+        user_address(k % a.users.max(1), &a.domain),
+        a.password
+    ))
+    .await?;
     c.cmd("SELECT INBOX").await?;
     c.send(b"i IDLE\r\n").await?;
     loop {
@@ -66,7 +70,10 @@ pub async fn idle(a: IdleArgs) -> Result<()> {
             }
         }
     }
-    println!("{}", serde_json::json!({"ready": clients.len(), "errors": errors}));
+    println!(
+        "{}",
+        serde_json::json!({"ready": clients.len(), "errors": errors})
+    );
     let mut sink = Vec::new();
     let _ = tokio::io::stdin().read_to_end(&mut sink).await;
     for mut c in clients {
