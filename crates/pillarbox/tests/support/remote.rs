@@ -108,6 +108,7 @@ state_dir = {d}/state
 log_path = {d}/log
 {ssl}disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
