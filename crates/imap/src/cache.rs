@@ -1,8 +1,9 @@
 //! A process-wide cache of what sessions read most about messages: the parsed structure
-//! (ENVELOPE, BODYSTRUCTURE, section offsets, sort keys), the blob that holds the
-//! message and its top-level header block. Stored messages never change, so entries are
-//! keyed by message id and never invalidated; the cache only forgets the oldest entries
-//! when it exceeds its byte budget.
+//! (ENVELOPE, BODYSTRUCTURE, section offsets, sort keys) and the top-level header
+//! block. Entries are keyed by the blob that holds the message (its content hash): the
+//! same key always means the same bytes, so nothing is ever invalidated (a message id,
+//! by contrast, is reused once its message is deleted); the cache only forgets the
+//! oldest entries when it exceeds its byte budget.
 //!
 //! The lock is held only to look up or insert an `Arc`: never across I/O or a socket
 //! write.
@@ -12,12 +13,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pillarbox_mime::MessageStructure;
-use pillarbox_store::{BlobHash, MessageId};
+
+use crate::view::BlobKey;
 
 /// What is kept about one message.
 #[derive(Debug)]
 pub(crate) struct CachedMessage {
-    pub blob: BlobHash,
     pub structure: Arc<MessageStructure>,
     /// The top-level header block, blank line included.
     pub header: Bytes,
@@ -26,8 +27,8 @@ pub(crate) struct CachedMessage {
 }
 
 struct State {
-    map: HashMap<MessageId, Arc<CachedMessage>>,
-    order: VecDeque<MessageId>,
+    map: HashMap<BlobKey, Arc<CachedMessage>>,
+    order: VecDeque<BlobKey>,
     bytes: usize,
 }
 
@@ -51,7 +52,7 @@ impl MessageCache {
     }
 
     /// The entries for `ids` that are cached.
-    pub(crate) fn get_many(&self, ids: &[MessageId]) -> HashMap<MessageId, Arc<CachedMessage>> {
+    pub(crate) fn get_many(&self, ids: &[BlobKey]) -> HashMap<BlobKey, Arc<CachedMessage>> {
         let Ok(state) = self.state.lock() else {
             return HashMap::new();
         };
@@ -63,7 +64,7 @@ impl MessageCache {
     /// Adds entries, forgetting the oldest ones beyond the budget.
     pub(crate) fn insert_many(
         &self,
-        entries: impl IntoIterator<Item = (MessageId, Arc<CachedMessage>)>,
+        entries: impl IntoIterator<Item = (BlobKey, Arc<CachedMessage>)>,
     ) {
         let Ok(mut state) = self.state.lock() else {
             return;
@@ -96,7 +97,6 @@ mod tests {
 
     fn entry(cost: usize) -> Arc<CachedMessage> {
         Arc::new(CachedMessage {
-            blob: BlobHash::parse(&"a".repeat(64)).unwrap(),
             structure: Arc::new(pillarbox_mime::parse(b"Subject: x\r\n\r\n")),
             header: Bytes::from_static(b"Subject: x\r\n\r\n"),
             cost,
@@ -106,13 +106,13 @@ mod tests {
     #[test]
     fn oldest_entries_go_first_beyond_the_budget() {
         let c = MessageCache::new(100);
-        c.insert_many([(MessageId(1), entry(40)), (MessageId(2), entry(40))]);
-        assert_eq!(c.get_many(&[MessageId(1), MessageId(2)]).len(), 2);
-        c.insert_many([(MessageId(3), entry(40))]);
-        let got = c.get_many(&[MessageId(1), MessageId(2), MessageId(3)]);
-        assert!(!got.contains_key(&MessageId(1)));
+        c.insert_many([([1; 32], entry(40)), ([2; 32], entry(40))]);
+        assert_eq!(c.get_many(&[[1; 32], [2; 32]]).len(), 2);
+        c.insert_many([([3; 32], entry(40))]);
+        let got = c.get_many(&[[1; 32], [2; 32], [3; 32]]);
+        assert!(!got.contains_key(&[1; 32]));
         assert_eq!(got.len(), 2);
-        c.insert_many([(MessageId(4), entry(1000))]);
-        assert!(c.get_many(&[MessageId(4)]).is_empty());
+        c.insert_many([([4; 32], entry(1000))]);
+        assert!(c.get_many(&[[4; 32]]).is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! Loading what FETCH, SEARCH and SORT need of a batch of messages: the structure and
-//! the header block come from the process-wide [`MessageCache`] when it has them;
+//! the header block come from the process-wide [`MessageCache`] (keyed by blob) when it
+//! has them, and whole messages are read by the blob name the view knows;
 //! the others are read with one `Store::messages` call for the batch and decoded (or
 //! recomputed from the raw message when the stored structure cannot be decoded) on a
 //! blocking thread, where whole messages are read too.
@@ -15,6 +16,7 @@ use pillarbox_mime::MessageStructure;
 use pillarbox_store::{BlobStore, MessageData, MessageId, Store, StoreError};
 
 use crate::cache::{CachedMessage, MessageCache};
+use crate::view::{BlobKey, blob_hash, blob_key};
 
 /// How much of each message to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,37 +44,48 @@ pub(crate) const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 /// Most messages per batch.
 pub(crate) const BATCH_MESSAGES: usize = 256;
 
-/// Loads `ids` (structures always; raw bytes as `raw` asks).
+/// Loads `items` — message ids with the blob the view knows for each — (structures
+/// always; raw bytes as `raw` asks). A message whose id now names another blob (it was
+/// deleted and the id reused) is left out, like one that no longer exists.
 pub(crate) async fn load(
     store: &Store,
     cache: &MessageCache,
-    ids: Vec<MessageId>,
+    items: Vec<(MessageId, BlobKey)>,
     raw: Raw,
 ) -> Result<HashMap<MessageId, Loaded>, StoreError> {
-    if ids.is_empty() {
+    if items.is_empty() {
         return Ok(HashMap::new());
     }
-    let cached = cache.get_many(&ids);
-    let missing: Vec<MessageId> = ids
+    let keys: Vec<BlobKey> = items.iter().map(|i| i.1).collect();
+    let cached = cache.get_many(&keys);
+    let missing: Vec<MessageId> = items
         .iter()
-        .copied()
-        .filter(|id| !cached.contains_key(id))
+        .filter(|(_, k)| !cached.contains_key(k))
+        .map(|(id, _)| *id)
         .collect();
     let data = if missing.is_empty() {
         Vec::new()
     } else {
         store.messages(missing).await?
     };
-    let needs_blocking = !data.is_empty() || raw == Raw::Whole;
-    if !needs_blocking {
-        return Ok(cached
+    let wanted: HashMap<MessageId, BlobKey> = items.iter().copied().collect();
+    let data: Vec<MessageData> = data
+        .into_iter()
+        .filter(|md| wanted.get(&md.id) == Some(&blob_key(&md.blob)))
+        .collect();
+    let hits: Vec<(MessageId, BlobKey, Arc<CachedMessage>)> = items
+        .iter()
+        .filter_map(|(id, k)| cached.get(k).map(|c| (*id, *k, c.clone())))
+        .collect();
+    if data.is_empty() && raw != Raw::Whole {
+        return Ok(hits
             .into_iter()
-            .map(|(id, c)| (id, from_cache(&c, raw)))
+            .map(|(id, _, c)| (id, from_cache(&c, raw)))
             .collect());
     }
     let blobs = store.blobs().clone();
     let (loaded, fresh) =
-        tokio::task::spawn_blocking(move || read_blocking(&blobs, cached, data, raw))
+        tokio::task::spawn_blocking(move || read_blocking(&blobs, hits, data, raw))
             .await
             .map_err(|_| StoreError::Closed)?;
     cache.insert_many(fresh);
@@ -90,26 +103,28 @@ fn from_cache(c: &CachedMessage, raw: Raw) -> Loaded {
 }
 
 /// Entries to cache, from a fresh read.
-type Fresh = Vec<(MessageId, Arc<CachedMessage>)>;
+type Fresh = Vec<(BlobKey, Arc<CachedMessage>)>;
 
 /// The blocking part: decodes fresh structures, reads headers and whole messages.
 fn read_blocking(
     blobs: &BlobStore,
-    cached: HashMap<MessageId, Arc<CachedMessage>>,
+    hits: Vec<(MessageId, BlobKey, Arc<CachedMessage>)>,
     data: Vec<MessageData>,
     raw: Raw,
 ) -> (HashMap<MessageId, Loaded>, Fresh) {
-    let mut out = HashMap::with_capacity(cached.len() + data.len());
+    let mut out = HashMap::with_capacity(hits.len() + data.len());
     let mut fresh = Vec::with_capacity(data.len());
-    for (id, c) in cached {
+    for (id, key, c) in hits {
         let mut l = from_cache(&c, raw);
         if raw == Raw::Whole {
-            match blobs.read_blocking(&c.blob) {
-                Ok(bytes) => l.raw = Bytes::from(bytes),
-                Err(e) => {
+            let read = blob_hash(&key).map(|h| blobs.read_blocking(&h));
+            match read {
+                Some(Ok(bytes)) => l.raw = Bytes::from(bytes),
+                Some(Err(e)) => {
                     tracing::debug!(message = %id, error = %e, "message unreadable");
                     continue;
                 }
+                None => continue,
             }
         }
         out.insert(id, l);
@@ -129,7 +144,7 @@ fn read_blocking(
                         raw: raw_bytes,
                     },
                 );
-                fresh.push((md.id, Arc::new(entry)));
+                fresh.push((blob_key(&md.blob), Arc::new(entry)));
             }
             Err(e) => tracing::debug!(message = %md.id, error = %e, "message unreadable"),
         }
@@ -162,7 +177,6 @@ fn read_fresh(
     let cost = md.structure.len() * 3 + header.len() + 128;
     Ok((
         CachedMessage {
-            blob: md.blob.clone(),
             structure: Arc::new(structure),
             header,
             cost,

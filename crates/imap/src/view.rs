@@ -8,7 +8,7 @@
 //! messages except when the session announces the expunges ([`View::take_expunged`]).
 
 use bytes::Bytes;
-use pillarbox_store::{Entry, MessageId, flags};
+use pillarbox_store::{BlobEntry, BlobHash, Entry, MessageId, flags};
 
 use crate::proto::{Flag, SequenceSet};
 
@@ -24,12 +24,46 @@ pub(crate) struct ViewEntry {
     pub modseq: u64,
     pub internal_date: i64,
     pub size: u64,
+    /// The blob holding the message (SHA-256), the key of the message cache.
+    pub blob: BlobKey,
     /// Expunged in the store; the client has not been told yet.
     pub expunged: bool,
 }
 
+/// A blob name in binary: the SHA-256 of the message.
+pub(crate) type BlobKey = [u8; 32];
+
+/// The binary form of a blob name.
+pub(crate) fn blob_key(hash: &BlobHash) -> BlobKey {
+    let mut key = [0u8; 32];
+    let hex = hash.as_str().as_bytes();
+    for (i, k) in key.iter_mut().enumerate() {
+        let nibble = |b: u8| match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => 0,
+        };
+        let hi = hex.get(2 * i).copied().map_or(0, nibble);
+        let lo = hex.get(2 * i + 1).copied().map_or(0, nibble);
+        *k = hi << 4 | lo;
+    }
+    key
+}
+
+/// The blob name of a binary key.
+pub(crate) fn blob_hash(key: &BlobKey) -> Option<BlobHash> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for b in key {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    BlobHash::parse(&s).ok()
+}
+
 impl ViewEntry {
-    fn from_entry(e: Entry) -> ViewEntry {
+    fn from_entry(b: BlobEntry) -> ViewEntry {
+        let e = b.entry;
         ViewEntry {
             uid: e.uid,
             message: e.message,
@@ -38,6 +72,7 @@ impl ViewEntry {
             modseq: e.modseq,
             internal_date: e.internal_date,
             size: e.size,
+            blob: blob_key(&b.blob),
             expunged: false,
         }
     }
@@ -121,7 +156,7 @@ pub(crate) struct View {
 impl View {
     /// A view of `entries` (ascending UIDs) at `highest_modseq`.
     pub(crate) fn new(
-        entries: Vec<Entry>,
+        entries: Vec<BlobEntry>,
         highest_modseq: u64,
         uid_next: u32,
         uid_validity: u32,
@@ -266,7 +301,7 @@ impl View {
     /// UIDNEXT. Expunged messages stay (marked) until [`View::take_expunged`].
     pub(crate) fn apply(
         &mut self,
-        changed: Vec<Entry>,
+        changed: Vec<BlobEntry>,
         expunged: &[u32],
         highest_modseq: u64,
         uid_next: u32,
@@ -281,7 +316,8 @@ impl View {
                 out.expunged += 1;
             }
         }
-        for e in changed {
+        for b in changed {
+            let e = &b.entry;
             if expunged.binary_search(&e.uid).is_ok() {
                 continue;
             }
@@ -295,13 +331,13 @@ impl View {
                     cur.modseq = e.modseq;
                     if differs {
                         cur.flags = e.flags;
-                        cur.keywords = e.keywords.into_boxed_str();
+                        cur.keywords = e.keywords.clone().into_boxed_str();
                         out.flags.push(e.uid);
                         out.new_keywords |= self.note_keywords(i);
                     }
                 }
                 Err(i) => {
-                    self.entries.insert(i, ViewEntry::from_entry(e));
+                    self.entries.insert(i, ViewEntry::from_entry(b));
                     out.added += 1;
                     out.new_keywords |= self.note_keywords(i);
                 }
@@ -386,7 +422,7 @@ mod tests {
     use super::*;
     use crate::proto::{SeqNum, SequenceSet};
 
-    fn entry(uid: u32, flags: u32, keywords: &str, modseq: u64) -> Entry {
+    fn plain(uid: u32, flags: u32, keywords: &str, modseq: u64) -> Entry {
         Entry {
             uid,
             message: MessageId(i64::from(uid)),
@@ -395,6 +431,13 @@ mod tests {
             modseq,
             internal_date: 0,
             size: 10,
+        }
+    }
+
+    fn entry(uid: u32, flags: u32, keywords: &str, modseq: u64) -> BlobEntry {
+        BlobEntry {
+            entry: plain(uid, flags, keywords, modseq),
+            blob: BlobHash::parse(&format!("{uid:064x}")).unwrap(),
         }
     }
 
@@ -485,7 +528,7 @@ mod tests {
     #[test]
     fn own_changes_are_not_reported_twice() {
         let mut v = view(&[1, 2]);
-        v.update_flags(&[entry(1, flags::FLAGGED, "", 3)]);
+        v.update_flags(&[plain(1, flags::FLAGGED, "", 3)]);
         let changes = v.apply(vec![entry(1, flags::FLAGGED, "", 3)], &[], 3, 3);
         assert!(changes.flags.is_empty());
         v.mark_expunged(&[2]);
@@ -500,6 +543,14 @@ mod tests {
         v.apply(vec![], &[2, 4], 2, 6);
         assert_eq!(v.take_expunged(), vec![(4, 4), (2, 2)]);
         assert!(v.take_expunged().is_empty());
+    }
+
+    #[test]
+    fn blob_keys_round_trip() {
+        let h = BlobHash::parse(&format!("{:064x}", 0xdead_beef_u64)).unwrap();
+        let k = blob_key(&h);
+        assert_eq!(k[31], 0xef);
+        assert_eq!(blob_hash(&k), Some(h));
     }
 
     #[test]

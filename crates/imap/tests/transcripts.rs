@@ -156,3 +156,39 @@ async fn commands_outside_their_state_are_bad() {
         ["g NO [NOPERM] Quotas are set by the administrator"]
     );
 }
+
+#[tokio::test]
+async fn a_reused_message_id_never_serves_the_old_message() {
+    let h = Harness::new().await;
+    let mut c = h.login().await;
+    c.cmd("s SELECT INBOX").await;
+    // The store reuses the id of the newest message once it is deleted.
+    c.send("a APPEND INBOX {18+}\r\nSubject: first\r\n\r\n\r\n")
+        .await;
+    let r = c.until("a").await;
+    assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    let r = c.cmd("f FETCH 1 (ENVELOPE BODY.PEEK[HEADER])").await;
+    assert!(r[0].contains("\"first\""), "{r:?}");
+    let inbox = h
+        .store
+        .mailbox_get(h.bob.id, "INBOX")
+        .await
+        .unwrap()
+        .unwrap();
+    let first_id = h.store.entries(inbox.id).await.unwrap()[0].message;
+    c.cmd("d STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    c.cmd("e EXPUNGE").await;
+    c.send("b APPEND INBOX {19+}\r\nSubject: second\r\n\r\n\r\n")
+        .await;
+    let r = c.until("b").await;
+    assert!(r.last().unwrap().starts_with("b OK"), "{r:?}");
+    assert_eq!(
+        h.store.entries(inbox.id).await.unwrap()[0].message,
+        first_id
+    );
+    let r = c.cmd("g FETCH 1 (ENVELOPE BODY.PEEK[HEADER])").await;
+    assert!(
+        r[0].contains("\"second\"") && !r[0].contains("first"),
+        "{r:?}"
+    );
+}

@@ -249,3 +249,33 @@ pub struct AppendMessage {
     /// INTERNALDATE to set (defaults to the message's received_at).
     pub internal_date: Option<i64>,
 }
+
+/// A mailbox entry with the blob that holds its message. IMAP sessions key what they
+/// cache about messages by blob: message ids are reused once a message is deleted,
+/// blob names (content hashes) never name other content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    pub entry: Entry,
+    pub blob: crate::BlobHash,
+}
+
+/// A mailbox read in one snapshot (IMAP SELECT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSnapshot {
+    pub mailbox: Mailbox,
+    /// Every entry, by UID.
+    pub entries: Vec<BlobEntry>,
+    /// The first UID no session has claimed as `\Recent` yet.
+    pub first_unclaimed_recent: u32,
+}
+
+/// What changed in a mailbox after a MODSEQ, read in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxDelta {
+    /// The mailbox now (HIGHESTMODSEQ, UIDNEXT).
+    pub mailbox: Mailbox,
+    /// Entries added or changed after the MODSEQ, by UID.
+    pub changed: Vec<BlobEntry>,
+    /// UIDs expunged after the MODSEQ.
+    pub expunged: Vec<u32>,
+}

@@ -121,9 +121,9 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
             .filter_map(|&i| sel.view.get(i).map(|e| (i, e.size)))
             .collect();
         for batch in load::batches(&items, plan.raw == Raw::Whole) {
-            let ids: Vec<MessageId> = batch
+            let ids: Vec<(MessageId, crate::view::BlobKey)> = batch
                 .iter()
-                .filter_map(|&i| sel.view.get(i).map(|e| e.message))
+                .filter_map(|&i| sel.view.get(i).map(|e| (e.message, e.blob)))
                 .collect();
             let store = s.svc.directory.store().clone();
             let loaded = match load::load(&store, &s.svc.cache, ids, plan.raw).await {

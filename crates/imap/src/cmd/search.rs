@@ -61,7 +61,7 @@ pub(crate) async fn matching(
         for batch in load::batches(&undecided, raw == Raw::Whole) {
             let ids = batch
                 .iter()
-                .filter_map(|&i| view.get(i).map(|e| e.message))
+                .filter_map(|&i| view.get(i).map(|e| (e.message, e.blob)))
                 .collect();
             let loaded = load::load(&store, &s.svc.cache, ids, raw)
                 .await

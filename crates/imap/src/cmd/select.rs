@@ -53,13 +53,17 @@ pub(crate) async fn select(
         s.enabled.condstore = true;
     }
     let changes = store.changes().subscribe();
-    let (mailbox, entries, unclaimed) = match store.mailbox_snapshot(mailbox.id).await {
+    let pillarbox_store::MailboxSnapshot {
+        mailbox,
+        entries,
+        first_unclaimed_recent: unclaimed,
+    } = match store.mailbox_snapshot(mailbox.id).await {
         Ok(x) => x,
         Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
     };
     // RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has seen as
     // \Recent yet (a write, so only when there are some).
-    let claim = !read_only && !s.enabled.rev2 && entries.iter().any(|e| e.uid >= unclaimed);
+    let claim = !read_only && !s.enabled.rev2 && entries.iter().any(|e| e.entry.uid >= unclaimed);
     let recent_from = if claim {
         match store.claim_recent(mailbox.id).await {
             Ok(first) => Some(first),

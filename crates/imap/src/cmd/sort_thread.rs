@@ -30,7 +30,7 @@ async fn structures(
     for batch in load::batches(&items, false) {
         let ids = batch
             .iter()
-            .filter_map(|&i| sel.view.get(i).map(|e| e.message))
+            .filter_map(|&i| sel.view.get(i).map(|e| (e.message, e.blob)))
             .collect();
         let loaded = load::load(&store, &s.svc.cache, ids, Raw::None)
             .await

@@ -85,7 +85,11 @@ pub(crate) fn own_change(sel: &mut Selected, modseq: u64) {
 /// Reads the delta since the view's HIGHESTMODSEQ and applies it.
 pub(crate) async fn refresh(s: &Session, sel: &mut Selected) -> Result<Changes, RefreshError> {
     let store = s.svc.directory.store();
-    let (mailbox, changed, expunged) = match store
+    let pillarbox_store::MailboxDelta {
+        mailbox,
+        changed,
+        expunged,
+    } = match store
         .mailbox_delta(sel.mailbox, sel.view.highest_modseq)
         .await
     {

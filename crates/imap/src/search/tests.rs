@@ -14,6 +14,7 @@ fn entry(uid: u32, flags: u32, keywords: &str, size: u64, date: i64, modseq: u64
         modseq,
         internal_date: date,
         size,
+        blob: [0; 32],
         expunged: false,
     }
 }

@@ -1,39 +1,99 @@
 //! SQL for IMAP sessions: consistent snapshots of a mailbox (the mailbox row and its
-//! entries, or its changes since a MODSEQ) read inside one read transaction, so the
-//! HIGHESTMODSEQ a session records covers exactly the changes it saw.
+//! entries with the blob of each message, or its changes since a MODSEQ) read inside
+//! one read transaction, so the HIGHESTMODSEQ a session records covers exactly the
+//! changes it saw.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
+use crate::blob::BlobHash;
 use crate::error::{Result, StoreError};
-use crate::types::{Entry, Mailbox, MailboxId};
+use crate::types::{BlobEntry, Entry, MailboxDelta, MailboxId, MailboxSnapshot, MessageId};
 
-/// The mailbox row, every entry and the first UID still `\Recent` (not yet claimed by
-/// a session), from one snapshot.
-pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<(Mailbox, Vec<Entry>, u32)> {
+const COLUMNS: &str =
+    "e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, m.size, m.blob_hash";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Entry, String)> {
+    Ok((
+        Entry {
+            uid: r.get::<_, i64>(0)? as u32,
+            message: MessageId(r.get(1)?),
+            flags: r.get::<_, i64>(2)? as u32,
+            keywords: r.get(3)?,
+            modseq: r.get::<_, i64>(4)? as u64,
+            internal_date: r.get(5)?,
+            size: r.get::<_, i64>(6)? as u64,
+        },
+        r.get(7)?,
+    ))
+}
+
+fn with_blobs(rows: Vec<(Entry, String)>) -> Result<Vec<BlobEntry>> {
+    rows.into_iter()
+        .map(|(entry, h)| {
+            Ok(BlobEntry {
+                entry,
+                blob: BlobHash::parse(&h)?,
+            })
+        })
+        .collect()
+}
+
+/// The mailbox row, every entry with its message's blob, and the first UID still
+/// `\Recent` (not yet claimed by a session), from one snapshot.
+pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<MailboxSnapshot> {
     let tx = c.unchecked_transaction()?;
     let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
-    let entries = super::entries::list(&tx, mailbox)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+         WHERE e.mailbox_id = ?1 ORDER BY e.uid"
+    );
+    let rows = tx
+        .prepare_cached(&sql)?
+        .query_map([mailbox.0], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let first_recent: i64 = tx
         .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
         .query_row([mailbox.0], |r| r.get(0))?;
     drop(tx);
-    Ok((mb, entries, u32::try_from(first_recent).unwrap_or(u32::MAX)))
+    Ok(MailboxSnapshot {
+        mailbox: mb,
+        entries: with_blobs(rows)?,
+        first_unclaimed_recent: u32::try_from(first_recent).unwrap_or(u32::MAX),
+    })
 }
 
-/// The mailbox row, the entries changed after `since` and the UIDs expunged after it,
-/// from one snapshot.
-pub(crate) fn delta(
-    c: &Connection,
-    mailbox: MailboxId,
-    since: u64,
-) -> Result<(Mailbox, Vec<Entry>, Vec<u32>)> {
+/// The mailbox row, the entries changed after `since` with their blobs and the UIDs
+/// expunged after it, from one snapshot.
+pub(crate) fn delta(c: &Connection, mailbox: MailboxId, since: u64) -> Result<MailboxDelta> {
     let tx = c.unchecked_transaction()?;
     let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
-    let (changed, expunged) = if mb.highestmodseq > since {
-        super::entries::changes_since(&tx, mailbox, since)?
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    if mb.highestmodseq <= since {
+        return Ok(MailboxDelta {
+            mailbox: mb,
+            changed: Vec::new(),
+            expunged: Vec::new(),
+        });
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+         WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid"
+    );
+    let changed = tx
+        .prepare_cached(&sql)?
+        .query_map(params![mailbox.0, since as i64], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let expunged = tx
+        .prepare_cached(
+            "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+        )?
+        .query_map(params![mailbox.0, since as i64], |r| {
+            r.get::<_, i64>(0).map(|u| u as u32)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     drop(tx);
-    Ok((mb, changed, expunged))
+    Ok(MailboxDelta {
+        mailbox: mb,
+        changed: with_blobs(changed)?,
+        expunged,
+    })
 }
