@@ -1,9 +1,9 @@
-//! Loading what FETCH, SEARCH and SORT need of a batch of messages: the structure and
-//! the header block come from the process-wide [`MessageCache`] (keyed by blob) when it
-//! has them, and whole messages are read by the blob name the view knows;
-//! the others are read with one `Store::messages` call for the batch and decoded (or
-//! recomputed from the raw message when the stored structure cannot be decoded) on a
-//! blocking thread, where whole messages are read too.
+//! Loading what FETCH, SEARCH and SORT need of a batch of messages. Structures and
+//! header blocks come from the process-wide [`MessageCache`] (keyed by blob) when it has
+//! them; the others are read with one `Store::messages` call for the batch and decoded
+//! (or recomputed from the raw message when the stored structure cannot be decoded) on
+//! a blocking thread. Message bytes are read with one `Store::blob_contents` call per
+//! batch, by the blob names the view knows.
 //!
 //! A message that vanished meanwhile (expunged by another session, blob gone) is simply
 //! absent from the result: callers skip it. Never holds a lock across I/O.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use pillarbox_mime::MessageStructure;
-use pillarbox_store::{BlobStore, MessageData, MessageId, Store, StoreError};
+use pillarbox_store::{MessageData, MessageId, Store, StoreError};
 
 use crate::cache::{CachedMessage, MessageCache};
 use crate::view::{BlobKey, blob_hash, blob_key};
@@ -73,23 +73,67 @@ pub(crate) async fn load(
         .into_iter()
         .filter(|md| wanted.get(&md.id) == Some(&blob_key(&md.blob)))
         .collect();
-    let hits: Vec<(MessageId, BlobKey, Arc<CachedMessage>)> = items
-        .iter()
-        .filter_map(|(id, k)| cached.get(k).map(|c| (*id, *k, c.clone())))
-        .collect();
-    if data.is_empty() && raw != Raw::Whole {
-        return Ok(hits
-            .into_iter()
-            .map(|(id, _, c)| (id, from_cache(&c, raw)))
-            .collect());
+    // The bytes to read: the fresh messages (to cut out their header for the cache),
+    // and the cached ones too when whole messages are wanted.
+    let mut to_read: Vec<(MessageId, BlobKey)> = Vec::new();
+    if raw == Raw::Whole {
+        to_read.extend(
+            items
+                .iter()
+                .filter(|(_, k)| cached.contains_key(k))
+                .copied(),
+        );
     }
-    let blobs = store.blobs().clone();
-    let (loaded, fresh) =
-        tokio::task::spawn_blocking(move || read_blocking(&blobs, hits, data, raw))
+    to_read.extend(data.iter().map(|md| (md.id, blob_key(&md.blob))));
+    let hashes: Vec<_> = to_read.iter().filter_map(|(_, k)| blob_hash(k)).collect();
+    let contents = if hashes.is_empty() {
+        Vec::new()
+    } else {
+        store.blob_contents(hashes).await?
+    };
+    let mut bytes: HashMap<MessageId, Bytes> = HashMap::with_capacity(contents.len());
+    for ((id, _), c) in to_read.iter().zip(contents) {
+        match c {
+            Some(c) => {
+                bytes.insert(*id, Bytes::from(c));
+            }
+            None => tracing::debug!(message = %id, "message blob missing"),
+        }
+    }
+    let mut out = HashMap::with_capacity(items.len());
+    for (id, key) in &items {
+        if let Some(c) = cached.get(key) {
+            let mut l = from_cache(c, raw);
+            if raw == Raw::Whole {
+                match bytes.get(id) {
+                    Some(b) => l.raw = b.clone(),
+                    None => continue,
+                }
+            }
+            out.insert(*id, l);
+        }
+    }
+    if !data.is_empty() {
+        let fresh = tokio::task::spawn_blocking(move || decode_fresh(data, bytes))
             .await
             .map_err(|_| StoreError::Closed)?;
-    cache.insert_many(fresh);
-    Ok(loaded)
+        for (id, key, entry, whole) in fresh {
+            let raw_bytes = match raw {
+                Raw::None => Bytes::new(),
+                Raw::Header => entry.header.clone(),
+                Raw::Whole => whole,
+            };
+            out.insert(
+                id,
+                Loaded {
+                    structure: entry.structure.clone(),
+                    raw: raw_bytes,
+                },
+            );
+            cache.insert_many([(key, entry)]);
+        }
+    }
+    Ok(out)
 }
 
 fn from_cache(c: &CachedMessage, raw: Raw) -> Loaded {
@@ -102,87 +146,36 @@ fn from_cache(c: &CachedMessage, raw: Raw) -> Loaded {
     }
 }
 
-/// Entries to cache, from a fresh read.
-type Fresh = Vec<(BlobKey, Arc<CachedMessage>)>;
-
-/// The blocking part: decodes fresh structures, reads headers and whole messages.
-fn read_blocking(
-    blobs: &BlobStore,
-    hits: Vec<(MessageId, BlobKey, Arc<CachedMessage>)>,
+/// Decodes fresh structures (re-parsing the message when the stored one is unusable)
+/// and cuts out their header blocks. CPU work: runs on a blocking thread.
+fn decode_fresh(
     data: Vec<MessageData>,
-    raw: Raw,
-) -> (HashMap<MessageId, Loaded>, Fresh) {
-    let mut out = HashMap::with_capacity(hits.len() + data.len());
-    let mut fresh = Vec::with_capacity(data.len());
-    for (id, key, c) in hits {
-        let mut l = from_cache(&c, raw);
-        if raw == Raw::Whole {
-            let read = blob_hash(&key).map(|h| blobs.read_blocking(&h));
-            match read {
-                Some(Ok(bytes)) => l.raw = Bytes::from(bytes),
-                Some(Err(e)) => {
-                    tracing::debug!(message = %id, error = %e, "message unreadable");
-                    continue;
-                }
-                None => continue,
-            }
-        }
-        out.insert(id, l);
-    }
+    mut bytes: HashMap<MessageId, Bytes>,
+) -> Vec<(MessageId, BlobKey, Arc<CachedMessage>, Bytes)> {
+    let mut out = Vec::with_capacity(data.len());
     for md in data {
-        match read_fresh(blobs, &md, raw) {
-            Ok((entry, whole)) => {
-                let raw_bytes = match raw {
-                    Raw::None => Bytes::new(),
-                    Raw::Header => entry.header.clone(),
-                    Raw::Whole => whole.unwrap_or_default(),
-                };
-                out.insert(
-                    md.id,
-                    Loaded {
-                        structure: entry.structure.clone(),
-                        raw: raw_bytes,
-                    },
-                );
-                fresh.push((blob_key(&md.blob), Arc::new(entry)));
+        let Some(whole) = bytes.remove(&md.id) else {
+            continue;
+        };
+        let structure = match serde_json::from_slice::<MessageStructure>(&md.structure) {
+            Ok(st) => st,
+            Err(_) => {
+                tracing::warn!(message = %md.id, "stored structure unreadable; re-parsing");
+                pillarbox_mime::parse(&whole)
             }
-            Err(e) => tracing::debug!(message = %md.id, error = %e, "message unreadable"),
-        }
-    }
-    (out, fresh)
-}
-
-/// Decodes one message read from the store; reads its header (and the whole message
-/// when asked, or when the stored structure is unusable).
-fn read_fresh(
-    blobs: &BlobStore,
-    md: &MessageData,
-    raw: Raw,
-) -> Result<(CachedMessage, Option<Bytes>), StoreError> {
-    let parsed: Option<MessageStructure> = serde_json::from_slice(&md.structure).ok();
-    let (structure, whole) = match parsed {
-        Some(st) if raw != Raw::Whole => (st, None),
-        Some(st) => (st, Some(Bytes::from(blobs.read_blocking(&md.blob)?))),
-        None => {
-            let bytes = blobs.read_blocking(&md.blob)?;
-            tracing::warn!(message = %md.id, "stored structure unreadable; re-parsing");
-            (pillarbox_mime::parse(&bytes), Some(Bytes::from(bytes)))
-        }
-    };
-    let header_len = usize::try_from(structure.root.body_start).unwrap_or(usize::MAX);
-    let header = match &whole {
-        Some(w) => w.slice(..header_len.min(w.len())),
-        None => Bytes::from(blobs.read_range_blocking(&md.blob, 0, header_len)?),
-    };
-    let cost = md.structure.len() * 3 + header.len() + 128;
-    Ok((
-        CachedMessage {
+        };
+        let header_len = usize::try_from(structure.root.body_start).unwrap_or(usize::MAX);
+        // A copy, so the cache does not keep the whole message alive.
+        let header = Bytes::copy_from_slice(&whole[..header_len.min(whole.len())]);
+        let cost = md.structure.len() * 3 + header.len() + 128;
+        let entry = Arc::new(CachedMessage {
             structure: Arc::new(structure),
             header,
             cost,
-        },
-        whole,
-    ))
+        });
+        out.push((md.id, blob_key(&md.blob), entry, whole));
+    }
+    out
 }
 
 /// Splits `items` (with their sizes) into batches of at most [`BATCH_MESSAGES`] and,

@@ -4,6 +4,7 @@
 //! after a message is deleted, blob names (content hashes) never name other content.
 
 use crate::Store;
+use crate::blob::BlobHash;
 use crate::error::Result;
 use crate::sqlite;
 use crate::types::{MailboxDelta, MailboxId, MailboxSnapshot};
@@ -26,6 +27,24 @@ impl Store {
         self.inner
             .readers
             .read(move |c| sqlite::imap::delta(c, mailbox, since))
+            .await
+    }
+
+    /// The contents of `hashes`, in order: inline blobs from the database and the
+    /// others from their files, all in one job on a pooled read connection (no
+    /// connection is opened for it). `None` for a blob that no longer exists.
+    pub async fn blob_contents(&self, hashes: Vec<BlobHash>) -> Result<Vec<Option<Vec<u8>>>> {
+        let blobs = self.inner.blobs.clone();
+        self.inner
+            .readers
+            .read(move |c| {
+                let inline = sqlite::imap::inline_blobs(c, &hashes)?;
+                Ok(hashes
+                    .iter()
+                    .zip(inline)
+                    .map(|(h, data)| data.or_else(|| std::fs::read(blobs.path(h)).ok()))
+                    .collect())
+            })
             .await
     }
 }

@@ -27,6 +27,17 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Entry, String)> {
     ))
 }
 
+/// Runs `f` in a read transaction (BEGIN and COMMIT are cached statements: no parse
+/// per call), so every query of `f` sees the same snapshot.
+fn in_read_transaction<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    c.prepare_cached("BEGIN")?.execute([])?;
+    let result = f(c);
+    let end = c.prepare_cached("COMMIT").and_then(|mut st| st.execute([]));
+    let value = result?;
+    end?;
+    Ok(value)
+}
+
 fn with_blobs(rows: Vec<(Entry, String)>) -> Result<Vec<BlobEntry>> {
     rows.into_iter()
         .map(|(entry, h)| {
@@ -41,59 +52,68 @@ fn with_blobs(rows: Vec<(Entry, String)>) -> Result<Vec<BlobEntry>> {
 /// The mailbox row, every entry with its message's blob, and the first UID still
 /// `\Recent` (not yet claimed by a session), from one snapshot.
 pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<MailboxSnapshot> {
-    let tx = c.unchecked_transaction()?;
-    let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
-         WHERE e.mailbox_id = ?1 ORDER BY e.uid"
-    );
-    let rows = tx
-        .prepare_cached(&sql)?
-        .query_map([mailbox.0], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let first_recent: i64 = tx
-        .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
-        .query_row([mailbox.0], |r| r.get(0))?;
-    drop(tx);
-    Ok(MailboxSnapshot {
-        mailbox: mb,
-        entries: with_blobs(rows)?,
-        first_unclaimed_recent: u32::try_from(first_recent).unwrap_or(u32::MAX),
+    in_read_transaction(c, |c| {
+        let mb = super::mailboxes::get_by_id(c, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+             WHERE e.mailbox_id = ?1 ORDER BY e.uid"
+        );
+        let rows = c
+            .prepare_cached(&sql)?
+            .query_map([mailbox.0], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let first_recent: i64 = c
+            .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
+            .query_row([mailbox.0], |r| r.get(0))?;
+        Ok(MailboxSnapshot {
+            mailbox: mb,
+            entries: with_blobs(rows)?,
+            first_unclaimed_recent: u32::try_from(first_recent).unwrap_or(u32::MAX),
+        })
     })
 }
 
 /// The mailbox row, the entries changed after `since` with their blobs and the UIDs
 /// expunged after it, from one snapshot.
 pub(crate) fn delta(c: &Connection, mailbox: MailboxId, since: u64) -> Result<MailboxDelta> {
-    let tx = c.unchecked_transaction()?;
-    let mb = super::mailboxes::get_by_id(&tx, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
-    if mb.highestmodseq <= since {
-        return Ok(MailboxDelta {
+    in_read_transaction(c, |c| {
+        let mb = super::mailboxes::get_by_id(c, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
+        if mb.highestmodseq <= since {
+            return Ok(MailboxDelta {
+                mailbox: mb,
+                changed: Vec::new(),
+                expunged: Vec::new(),
+            });
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+             WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid"
+        );
+        let changed = c
+            .prepare_cached(&sql)?
+            .query_map(params![mailbox.0, since as i64], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let expunged = c
+            .prepare_cached(
+                "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+            )?
+            .query_map(params![mailbox.0, since as i64], |r| {
+                r.get::<_, i64>(0).map(|u| u as u32)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(MailboxDelta {
             mailbox: mb,
-            changed: Vec::new(),
-            expunged: Vec::new(),
-        });
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
-         WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid"
-    );
-    let changed = tx
-        .prepare_cached(&sql)?
-        .query_map(params![mailbox.0, since as i64], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let expunged = tx
-        .prepare_cached(
-            "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
-        )?
-        .query_map(params![mailbox.0, since as i64], |r| {
-            r.get::<_, i64>(0).map(|u| u as u32)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    drop(tx);
-    Ok(MailboxDelta {
-        mailbox: mb,
-        changed: with_blobs(changed)?,
-        expunged,
+            changed: with_blobs(changed)?,
+            expunged,
+        })
     })
+}
+
+/// The content of each inline blob among `hashes` (`None` for blobs kept as files or
+/// absent), read on one connection.
+pub(crate) fn inline_blobs(c: &Connection, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>> {
+    hashes
+        .iter()
+        .map(|h| super::blobs::inline_data(c, h))
+        .collect()
 }
