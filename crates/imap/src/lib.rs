@@ -77,9 +77,6 @@ pub(crate) struct Inner {
     pub tls: Option<ServerTls>,
     /// Structures and headers of messages, shared by every session.
     pub cache: cache::MessageCache,
-    /// Password checks running at once: one per core. A check is CPU-bound (argon2id)
-    /// and holds 19 MiB while it runs, so more at once only costs memory and latency.
-    pub login_gate: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for ImapService {
@@ -97,9 +94,6 @@ impl ImapService {
                 directory,
                 tls,
                 cache: cache::MessageCache::new(MESSAGE_CACHE_BYTES),
-                login_gate: tokio::sync::Semaphore::new(
-                    std::thread::available_parallelism().map_or(2, |n| n.get()),
-                ),
             }),
         }
     }

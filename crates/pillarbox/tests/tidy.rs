@@ -78,10 +78,11 @@ fn deps(krate: &str) -> Vec<String> {
             in_deps = l == "[dependencies]";
             continue;
         }
-        if in_deps && let Some(name) = l.split(['.', ' ', '=']).next() {
-            if !name.is_empty() {
-                out.push(name.to_string());
-            }
+        if in_deps
+            && let Some(name) = l.split(['.', ' ', '=']).next()
+            && !name.is_empty()
+        {
+            out.push(name.to_string());
         }
     }
     out

@@ -81,6 +81,8 @@ struct Inner {
     readers: sqlite::Readers,
     blobs: BlobStore,
     changes: ChangeFeed,
+    /// Owner of each mailbox announced so far (owners never change).
+    owners: std::sync::Mutex<std::collections::HashMap<MailboxId, AccountId>>,
     _lock: Option<File>,
 }
 
@@ -124,6 +126,7 @@ impl Store {
                 readers,
                 blobs,
                 changes,
+                owners: std::sync::Mutex::new(std::collections::HashMap::new()),
                 _lock: lock,
             }),
         })

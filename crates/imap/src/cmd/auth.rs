@@ -65,15 +65,12 @@ pub(crate) async fn authenticate(s: &mut Session, tag: &Tag, a: Authenticate) ->
 
 /// The common end of LOGIN and AUTHENTICATE: the directory decides.
 async fn finish_login(s: &mut Session, tag: &Tag, creds: Credentials) -> Outcome {
+    // The directory bounds concurrent password checks (one per core) for every protocol.
     let svc = s.svc.clone();
-    let checked = match svc.login_gate.acquire().await {
-        Ok(_permit) => {
-            svc.directory
-                .authenticate(&creds, Service::Imap, s.peer.ip())
-                .await
-        }
-        Err(_) => return Outcome::reply(cat::no(tag, Code::Unavailable, cat::UNAVAILABLE)),
-    };
+    let checked = svc
+        .directory
+        .authenticate(&creds, Service::Imap, s.peer.ip())
+        .await;
     match checked {
         Ok(account) => {
             let caps = s.capabilities(true);

@@ -239,12 +239,28 @@ impl Store {
     }
 
     async fn announce_mailbox(&self, mailbox: MailboxId) -> Result<()> {
-        let account = self
+        // A mailbox never changes owner and ids are never reused: remember the owner.
+        let cached = self
             .inner
-            .readers
-            .read(move |c| sqlite::mailboxes::get_by_id(c, mailbox))
-            .await?
-            .map(|m| m.account_id);
+            .owners
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&mailbox).copied());
+        let account = match cached {
+            Some(a) => Some(a),
+            None => {
+                let found = self
+                    .inner
+                    .readers
+                    .read(move |c| sqlite::mailboxes::get_by_id(c, mailbox))
+                    .await?
+                    .map(|m| m.account_id);
+                if let (Some(a), Ok(mut m)) = (found, self.inner.owners.lock()) {
+                    m.insert(mailbox, a);
+                }
+                found
+            }
+        };
         match account {
             Some(account) => {
                 self.announce(vec![Change::Mailbox { account, mailbox }])

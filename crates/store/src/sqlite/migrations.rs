@@ -23,7 +23,7 @@ CREATE TABLE domains (
 );
 
 CREATE TABLE accounts (
-    id                  INTEGER PRIMARY KEY,
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     domain_id           INTEGER NOT NULL REFERENCES domains(id),
     local_part          TEXT NOT NULL COLLATE NOCASE,
     password_hash       TEXT NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE aliases (
 );
 
 CREATE TABLE mailboxes (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id      INTEGER NOT NULL REFERENCES accounts(id),
     name            TEXT NOT NULL,
     uidvalidity     INTEGER NOT NULL,
@@ -87,10 +87,11 @@ CREATE TABLE blob_data (
 );
 CREATE INDEX blobs_unused ON blobs (zero_since) WHERE refcount = 0;
 
--- A stored message, shared by every mailbox entry that shows it. `structure` is the
+-- Ids are never reused (AUTOINCREMENT): sessions and caches may still hold the id of
+-- something deleted. A stored message, shared by every mailbox entry that shows it. `structure` is the
 -- parsed envelope and MIME structure, computed once at delivery.
 CREATE TABLE messages (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     blob_hash   TEXT NOT NULL REFERENCES blobs(hash),
     size        INTEGER NOT NULL,
     received_at INTEGER NOT NULL,
@@ -132,7 +133,7 @@ CREATE TABLE change_log (
 
 -- The outbound queue: one row per message, one per recipient.
 CREATE TABLE queue_messages (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     blob_hash   TEXT NOT NULL REFERENCES blobs(hash),
     size        INTEGER NOT NULL,
     sender      TEXT NOT NULL,
@@ -147,7 +148,7 @@ CREATE TABLE queue_messages (
 );
 
 CREATE TABLE queue_recipients (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     queue_id        INTEGER NOT NULL REFERENCES queue_messages(id),
     recipient       TEXT NOT NULL,
     domain          TEXT NOT NULL COLLATE NOCASE,
@@ -167,7 +168,7 @@ CREATE INDEX queue_by_message ON queue_recipients (queue_id);
 
 -- Collection (MultiPOP): remote accounts and what has been collected from them.
 CREATE TABLE collection_accounts (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id  INTEGER NOT NULL REFERENCES accounts(id),
     name        TEXT NOT NULL UNIQUE,
     -- The remote mailbox's address and login, kept as columns because the queue looks
