@@ -18,6 +18,49 @@ pub struct ServiceContext {
     pub pipeline: DeliveryPipeline,
     pub tls: ServerTls,
     pub accept: AcceptContext,
+    /// The one POP3 service, shared by the pop3 and pop3s listeners so the maildrop
+    /// lock covers both.
+    pub pop3: Pop3Service,
+    /// The one IMAP service, shared by the imap and imaps listeners.
+    pub imap: ImapService,
+}
+
+impl ServiceContext {
+    /// Builds the shared services from the configuration.
+    pub fn new(
+        config: Config,
+        pipeline: DeliveryPipeline,
+        tls: ServerTls,
+        accept: AcceptContext,
+    ) -> Self {
+        let directory = pipeline.directory().clone();
+        let pop3 = Pop3Service::new(
+            Pop3Settings {
+                pop3: config.pop3.clone(),
+                trusted: config.network.trusted.clone(),
+                tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
+            },
+            directory.clone(),
+            Some(tls.clone()),
+        );
+        let imap = ImapService::new(
+            ImapSettings {
+                imap: config.imap.clone(),
+                trusted: config.network.trusted.clone(),
+                tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
+            },
+            directory,
+            Some(tls.clone()),
+        );
+        Self {
+            config,
+            pipeline,
+            tls,
+            accept,
+            pop3,
+            imap,
+        }
+    }
 }
 
 /// Starts the accept loop for `service` on `listener`.
@@ -67,22 +110,8 @@ fn smtp(listener: TcpListener, ctx: &ServiceContext, kind: ListenerKind, tls: Tl
     ));
 }
 
-/// The one POP3 service of the process, shared by the pop3 and pop3s listeners so the
-/// maildrop lock covers both. (Belongs in `ServiceContext` once `serve` builds it.)
-static POP3: std::sync::OnceLock<Pop3Service> = std::sync::OnceLock::new();
-
 fn pop3(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
-    let svc = POP3
-        .get_or_init(|| {
-            let settings = Pop3Settings {
-                pop3: ctx.config.pop3.clone(),
-                trusted: ctx.config.network.trusted.clone(),
-                tls_handshake_timeout: ctx.config.limits.tls_handshake_timeout.get(),
-            };
-            let directory = ctx.pipeline.directory().clone();
-            Pop3Service::new(settings, directory, Some(ctx.tls.clone()))
-        })
-        .clone();
+    let svc = ctx.pop3.clone();
     let spec = ListenerSpec {
         service: match tls {
             TlsMode::Plain => "pop3",
@@ -102,21 +131,8 @@ fn pop3(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
     ));
 }
 
-/// The one IMAP service of the process, shared by the imap and imaps listeners.
-static IMAP: std::sync::OnceLock<ImapService> = std::sync::OnceLock::new();
-
 fn imap(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
-    let svc = IMAP
-        .get_or_init(|| {
-            let settings = ImapSettings {
-                imap: ctx.config.imap.clone(),
-                trusted: ctx.config.network.trusted.clone(),
-                tls_handshake_timeout: ctx.config.limits.tls_handshake_timeout.get(),
-            };
-            let directory = ctx.pipeline.directory().clone();
-            ImapService::new(settings, directory, Some(ctx.tls.clone()))
-        })
-        .clone();
+    let svc = ctx.imap.clone();
     let spec = ListenerSpec {
         service: match tls {
             TlsMode::Plain => "imap",

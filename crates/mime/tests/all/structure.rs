@@ -365,11 +365,10 @@ fn serde_round_trip() {
     assert!(matches!(back.root.body, PartBody::Multipart(_)));
 }
 
-/// A 50 MiB message with a large attachment and many small parts; run with
-/// `cargo test --release -p pillarbox-mime -- --ignored` to see the parse time.
+/// A 50 MiB message with a large attachment and many small parts parses whole (the
+/// time is printed, never asserted).
 #[test]
-#[ignore = "timing check, run in release"]
-fn large_message_parse_time() {
+fn a_50_mib_message_with_two_thousand_parts() {
     let mut raw = b"Subject: big\r\nContent-Type: multipart/mixed; boundary=big\r\n\r\n".to_vec();
     for _ in 0..2_000 {
         raw.extend_from_slice(b"--big\r\nContent-Type: text/plain\r\n\r\nsmall part\r\n");

@@ -64,12 +64,12 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         shutdown: shutdown.clone(),
         handshake_timeout: config.limits.tls_handshake_timeout.get(),
     };
-    let ctx = ServiceContext {
-        config: config.clone(),
-        pipeline: DeliveryPipeline::new(directory),
-        tls: tls.clone(),
+    let ctx = ServiceContext::new(
+        config.clone(),
+        DeliveryPipeline::new(directory),
+        tls.clone(),
         accept,
-    };
+    );
 
     for (service, addrs) in listener_table(&config) {
         for addr in addrs {
