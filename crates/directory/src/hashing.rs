@@ -1,7 +1,8 @@
 //! The password-hashing pool: a few dedicated threads (one per core) that run argon2id
-//! and the imported crypt schemes. Hashing is CPU-bound and argon2id holds ~19 MiB while
-//! it runs; on a fixed, small set of threads the memory is reused instead of spreading
-//! over every thread of the blocking pool (whose allocator arenas would keep it).
+//! and the imported crypt schemes. Hashing is CPU-bound and argon2id needs ~19 MiB while
+//! it runs; each of these threads keeps that memory and reuses it for every
+//! verification (`password::with_blocks`), so logins allocate nothing large and the
+//! memory never spreads over the threads of the blocking pool.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
