@@ -105,7 +105,7 @@ fn verify_argon2(password: &[u8], hash: &str) -> bool {
 /// Runs `f` over `count` argon2 memory blocks. Up to the default cost (19 MiB) they are
 /// this thread's own, kept between calls: a login allocates nothing large, so the
 /// allocator never has 19 MiB buffers to scatter over its arenas (measured: 384 KiB of
-/// RSS per idle IMAP session with a fresh buffer per login, 39 KiB with reuse), and no
+/// RSS per idle IMAP session with a fresh buffer per login, 44 KiB with reuse), and no
 /// page faults are paid per login. Larger imported costs get a buffer of their own.
 /// Argon2 writes every block before reading it, so stale contents do not matter.
 fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {

@@ -197,7 +197,8 @@ impl Cursor<'_> {
             match byte {
                 b'(' => depth += 1,
                 b')' if depth > 0 => depth -= 1,
-                b'\\' if depth > 0 => self.pos += 1,
+                // A quoted pair skips the next byte, if there is one.
+                b'\\' if depth > 0 && self.pos + 1 < self.bytes.len() => self.pos += 1,
                 _ if depth > 0 => {}
                 b' ' | b'\t' | b'\r' | b'\n' => {}
                 _ => return,
@@ -392,6 +393,25 @@ mod tests {
             .iter()
             .map(|p| (p.name.as_str(), p.value.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn a_comment_ending_in_a_backslash_ends_the_value() {
+        // Found by the mime_parse fuzz target: the quoted pair ran past the end.
+        for value in [
+            &b"(\\*\xea\\"[..],
+            b"text/plain (\\",
+            b"text/plain; a=b (x\\",
+        ] {
+            for end in 0..=value.len() {
+                let _ = parse_content_type(&value[..end]);
+                let _ = parse_content_disposition(&value[..end]);
+            }
+        }
+        assert_eq!(
+            parse_content_type(b"text/plain (\\").map(|c| c.subtype),
+            Some("plain".into())
+        );
     }
 
     #[test]
