@@ -129,12 +129,12 @@ pub(super) async fn run(job: Job<'_>, summary: &mut RunSummary) -> Result<(), Ru
                 .filter(|u| durable.contains(u) || seen.contains_key(&key(folder, validity, *u)))
                 .collect()
         } else if let Some(days) = s.delete_after_days {
-            let cutoff = crate::now() - i64::from(days) * 86_400;
+            let now = crate::now();
             uids.iter()
                 .copied()
                 .filter(|u| {
-                    seen.get(&key(folder, validity, *u))
-                        .is_some_and(|&at| at <= cutoff)
+                    let at = seen.get(&key(folder, validity, *u)).copied();
+                    super::due_for_deletion(at, days, now)
                 })
                 .collect()
         } else {

@@ -295,3 +295,28 @@ pub(crate) fn tally<T>(
         }
     }
 }
+
+/// With leave-on-server and "delete after `days` days": whether a message collected at
+/// `collected_at` (seconds since the epoch; `None`: not collected by us) may go now.
+/// Never a message we have not stored.
+pub(crate) fn due_for_deletion(collected_at: Option<i64>, days: u32, now: i64) -> bool {
+    collected_at.is_some_and(|at| at <= now - i64::from(days) * 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::due_for_deletion;
+
+    #[test]
+    fn messages_go_only_after_their_days_and_only_when_we_stored_them() {
+        let now = 1_800_000_000;
+        let day = 86_400;
+        assert!(!due_for_deletion(None, 3, now));
+        assert!(!due_for_deletion(Some(now), 3, now));
+        assert!(!due_for_deletion(Some(now - 3 * day + 1), 3, now));
+        assert!(due_for_deletion(Some(now - 3 * day), 3, now));
+        assert!(due_for_deletion(Some(now - 30 * day), 3, now));
+        // A clock set back never makes a fresh message due.
+        assert!(!due_for_deletion(Some(now + day), 1, now));
+    }
+}

@@ -137,13 +137,12 @@ pub(super) async fn run(job: Job<'_>, summary: &mut RunSummary) -> Result<(), Ru
             .map(|(n, _)| *n)
             .collect()
     } else if let Some(days) = s.delete_after_days {
-        let cutoff = crate::now() - i64::from(days) * 86_400;
+        let now = crate::now();
         listing
             .iter()
             .filter(|(_, k)| {
-                k.as_ref()
-                    .and_then(|k| seen.get(k))
-                    .is_some_and(|&at| at <= cutoff)
+                let at = k.as_ref().and_then(|k| seen.get(k)).copied();
+                super::due_for_deletion(at, days, now)
             })
             .map(|(n, _)| *n)
             .collect()
