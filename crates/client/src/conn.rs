@@ -9,7 +9,8 @@
 use std::io;
 use std::time::Duration;
 
-use pillarbox_net::BoxedStream;
+use pillarbox_net::dial::{self, DialError, DialStage, TlsReport};
+use pillarbox_net::{BoxedStream, ClientTls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How a read or write failed.
@@ -88,6 +89,30 @@ impl Conn {
         self.buf.clear();
         let (closed, _) = tokio::io::duplex(1);
         std::mem::replace(&mut self.stream, Box::new(closed))
+    }
+
+    /// Swaps the stream for TLS after the server agreed to STARTTLS/STLS (the caller has
+    /// checked that nothing was pipelined behind the reply). The handshake is bounded by
+    /// `timeout`, reported as `DialError::Timeout` at the TLS stage. On error the
+    /// connection is unusable.
+    pub async fn start_tls(
+        &mut self,
+        server_name: &str,
+        tls: &ClientTls,
+        timeout: Duration,
+    ) -> Result<TlsReport, DialError> {
+        let upgrade = dial::upgrade_tls(self.detach(), server_name, tls);
+        let (stream, report) = match tokio::time::timeout(timeout, upgrade).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(DialError::Timeout {
+                    stage: DialStage::Tls,
+                    after: timeout,
+                });
+            }
+        };
+        self.stream = stream;
+        Ok(report)
     }
 
     /// Closes the write side, ignoring errors (the peer may be gone already).

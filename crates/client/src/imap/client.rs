@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use pillarbox_net::ClientTlsMode;
-use pillarbox_net::dial::{self, DialOptions, DialReport, Dialed, Target, TlsReport};
+use pillarbox_net::dial::{self, DialError, DialOptions, DialReport, Dialed, Target, TlsReport};
 
 use super::command::{Arg, SearchCriteria, mailbox_arg, string_arg, uid_set};
 use super::error::{ImapError, ImapStage, conn_error};
@@ -263,25 +263,24 @@ impl ImapClient {
             self.broken = true;
             return Err(ImapError::StartTlsInjection);
         }
-        let stream = self.conn.detach();
         let name = config.dial.server_name(target);
-        let upgrade = dial::upgrade_tls(stream, name, &config.dial.tls);
-        let (stream, report) = match tokio::time::timeout(self.timeout, upgrade).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
+        match self
+            .conn
+            .start_tls(name, &config.dial.tls, self.timeout)
+            .await
+        {
+            Ok(report) => self.info.tls = Some(report),
+            Err(e) => {
                 self.broken = true;
-                return Err(e.into());
-            }
-            Err(_) => {
-                self.broken = true;
-                return Err(ImapError::Timeout {
-                    stage: ImapStage::StartTls,
-                    after: self.timeout,
+                return Err(match e {
+                    DialError::Timeout { after, .. } => ImapError::Timeout {
+                        stage: ImapStage::StartTls,
+                        after,
+                    },
+                    e => e.into(),
                 });
             }
-        };
-        self.conn = Conn::new(stream);
-        self.info.tls = Some(report);
+        }
         self.info.capabilities.clear();
         self.capability().await
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use pillarbox_net::ClientTlsMode;
-use pillarbox_net::dial::{self, DialOptions, DialReport, Target, TlsReport};
+use pillarbox_net::dial::{self, DialError, DialOptions, DialReport, Target, TlsReport};
 
 use super::error::{Pop3Error, Pop3Stage, conn_error};
 use super::reply::{Pop3Capabilities, Response, Status, parse_multiline, parse_status, split_line};
@@ -185,25 +185,24 @@ impl Pop3Client {
             self.broken = true;
             return Err(Pop3Error::StlsInjection);
         }
-        let stream = self.conn.detach();
         let name = config.dial.server_name(target);
-        let upgrade = dial::upgrade_tls(stream, name, &config.dial.tls);
-        let (stream, report) = match tokio::time::timeout(self.timeout, upgrade).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
+        match self
+            .conn
+            .start_tls(name, &config.dial.tls, self.timeout)
+            .await
+        {
+            Ok(report) => self.info.tls = Some(report),
+            Err(e) => {
                 self.broken = true;
-                return Err(e.into());
-            }
-            Err(_) => {
-                self.broken = true;
-                return Err(Pop3Error::Timeout {
-                    stage: Pop3Stage::Stls,
-                    after: self.timeout,
+                return Err(match e {
+                    DialError::Timeout { after, .. } => Pop3Error::Timeout {
+                        stage: Pop3Stage::Stls,
+                        after,
+                    },
+                    e => e.into(),
                 });
             }
-        };
-        self.conn = Conn::new(stream);
-        self.info.tls = Some(report);
+        }
         self.info.capabilities = None;
         self.capabilities().await?;
         Ok(())

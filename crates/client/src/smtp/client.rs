@@ -6,8 +6,8 @@
 //! Never trusts bytes that arrived before a TLS handshake, never waits without a
 //! timeout, never logs credentials.
 
-use pillarbox_net::dial::{self, DialError, DialReport, DialStage, Target, TlsReport};
-use pillarbox_net::{BoxedStream, ClientTlsMode};
+use pillarbox_net::ClientTlsMode;
+use pillarbox_net::dial::{self, DialError, DialReport, Target, TlsReport};
 
 use super::capabilities::Capabilities;
 use super::config::{SmtpClientConfig, SmtpTimeouts, TlsPolicy};
@@ -244,30 +244,19 @@ impl SmtpClient {
         if !self.conn.buffer().is_empty() {
             return Err(SmtpError::StartTlsInjection.into());
         }
-        let stream: BoxedStream = self.conn.detach();
         let name = config.dial.server_name(target);
-        let upgrade = dial::upgrade_tls(stream, name, &config.dial.tls);
-        let (stream, report) = match tokio::time::timeout(t, upgrade).await {
-            Err(_) => {
-                self.broken = true;
-                return Err(OpenError::HandshakeFailed(DialError::Timeout {
-                    stage: DialStage::Tls,
-                    after: t,
-                }));
-            }
-            Ok(Err(e)) => {
+        match self.conn.start_tls(name, &config.dial.tls, t).await {
+            Ok(report) => self.info.tls = Some(report),
+            Err(e) => {
                 self.broken = true;
                 return Err(match e {
-                    DialError::TlsHandshake { .. } | DialError::TlsUntrusted { .. } => {
-                        OpenError::HandshakeFailed(e)
-                    }
+                    DialError::Timeout { .. }
+                    | DialError::TlsHandshake { .. }
+                    | DialError::TlsUntrusted { .. } => OpenError::HandshakeFailed(e),
                     e => OpenError::Fatal(e.into()),
                 });
             }
-            Ok(Ok(r)) => r,
-        };
-        self.conn = Conn::new(stream);
-        self.info.tls = Some(report);
+        }
         self.hello(&config.ehlo_name).await?;
         Ok(())
     }

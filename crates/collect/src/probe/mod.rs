@@ -217,6 +217,23 @@ fn auth_skipped(steps: &mut Vec<Step>) {
     steps.push(Step::skipped("Auth", "no user given"));
 }
 
+/// The Auth step: who logged in and how (`how`: the method used), or why not.
+fn auth_step<E: std::fmt::Display>(
+    t: Instant,
+    user: &str,
+    outcome: &Result<(), E>,
+    how: Option<String>,
+) -> Step {
+    match outcome {
+        Ok(()) => Step::ok(
+            "Auth",
+            since(t),
+            format!("logged in as {user} ({})", how.unwrap_or_default()),
+        ),
+        Err(e) => Step::failed("Auth", since(t), e.to_string()),
+    }
+}
+
 fn mechanisms() -> Vec<Mechanism> {
     vec![
         Mechanism::XOAuth2,
@@ -276,26 +293,12 @@ async fn imap_steps(
         return Ok(());
     };
     let t = Instant::now();
-    match client.login(creds).await {
-        Ok(()) => {
-            let how = client
-                .info()
-                .login
-                .map(|l| format!("{l:?}"))
-                .unwrap_or_default();
-            steps.push(Step::ok(
-                "Auth",
-                since(t),
-                format!("logged in as {} ({how})", creds.username),
-            ));
-            let _ = client.logout().await;
-            Ok(())
-        }
-        Err(e) => {
-            steps.push(Step::failed("Auth", since(t), e.to_string()));
-            Err(imap_failure(&e))
-        }
-    }
+    let outcome = client.login(creds).await;
+    let how = client.info().login.map(|l| format!("{l:?}"));
+    steps.push(auth_step(t, &creds.username, &outcome, how));
+    outcome.map_err(|e| imap_failure(&e))?;
+    let _ = client.logout().await;
+    Ok(())
 }
 
 fn imap_failure(e: &ImapError) -> Failure {
@@ -378,26 +381,12 @@ async fn pop3_steps(
         return Ok(());
     };
     let t = Instant::now();
-    match client.login(creds).await {
-        Ok(()) => {
-            let how = client
-                .info()
-                .login
-                .map(|l| format!("{l:?}"))
-                .unwrap_or_default();
-            steps.push(Step::ok(
-                "Auth",
-                since(t),
-                format!("logged in as {} ({how})", creds.username),
-            ));
-            let _ = client.quit().await;
-            Ok(())
-        }
-        Err(e) => {
-            steps.push(Step::failed("Auth", since(t), e.to_string()));
-            Err(pop3_failure(&e))
-        }
-    }
+    let outcome = client.login(creds).await;
+    let how = client.info().login.map(|l| format!("{l:?}"));
+    steps.push(auth_step(t, &creds.username, &outcome, how));
+    outcome.map_err(|e| pop3_failure(&e))?;
+    let _ = client.quit().await;
+    Ok(())
 }
 
 fn pop3_failure(e: &Pop3Error) -> Failure {
@@ -468,26 +457,12 @@ async fn smtp_steps(
     config.auth = AuthMode::Required;
     config.credentials = Some(creds.clone());
     let t = Instant::now();
-    match client.authenticate(&config).await {
-        Ok(()) => {
-            let how = client
-                .info()
-                .authenticated
-                .map(|m| m.name().to_string())
-                .unwrap_or_default();
-            steps.push(Step::ok(
-                "Auth",
-                since(t),
-                format!("logged in as {} ({how})", creds.username),
-            ));
-            let _ = client.quit().await;
-            Ok(())
-        }
-        Err(e) => {
-            steps.push(Step::failed("Auth", since(t), e.to_string()));
-            Err(smtp_failure(&e))
-        }
-    }
+    let outcome = client.authenticate(&config).await;
+    let how = client.info().authenticated.map(|m| m.name().to_string());
+    steps.push(auth_step(t, &creds.username, &outcome, how));
+    outcome.map_err(|e| smtp_failure(&e))?;
+    let _ = client.quit().await;
+    Ok(())
 }
 
 fn ehlo_summary(client: &SmtpClient) -> String {
