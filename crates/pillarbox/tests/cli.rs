@@ -51,7 +51,10 @@ fn serve_with_no_config_creates_data_dir_database_certificate_and_logs_ports() {
     assert!(data.join("pillarbox.db").is_file());
     assert!(data.join("tls/cert.pem").is_file());
     assert!(data.join("tls/key.pem").is_file());
-    assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+    assert!(
+        status.success(),
+        "SIGTERM is a clean stop: {status:?}\n{text}"
+    );
 }
 
 fn config_in(dir: &std::path::Path) -> std::path::PathBuf {

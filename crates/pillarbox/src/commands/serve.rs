@@ -40,6 +40,9 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         None => config.log.format,
     };
     logging::init(format, &config.log.level);
+    // Installed before anything is announced: a SIGTERM that arrives right after
+    // "Pillarbox is running" must be a graceful stop, not the default kill.
+    let mut signals = Signals::install()?;
 
     let data_dir = &config.server.data_dir;
     let store = super::open_store(&config, Role::Server)
@@ -105,7 +108,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     spawn_maintenance(store.clone());
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
-    wait_for_signals(&tls).await?;
+    signals.wait(&tls).await;
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");
     let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
     let _ = tokio::time::timeout(config.limits.shutdown_grace.get(), queue_task).await;
@@ -122,19 +125,33 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     Ok(())
 }
 
-/// Returns on SIGTERM or SIGINT; reloads the certificate on SIGHUP.
-async fn wait_for_signals(tls: &ServerTls) -> Result<()> {
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    loop {
-        tokio::select! {
-            _ = hup.recv() => match tls.reload() {
-                Ok(()) => tracing::info!(certificate = %tls.certificate_path().display(), "certificate reloaded"),
-                Err(e) => tracing::error!(error = %e, "certificate reload failed; keeping the current one"),
-            },
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+/// The signals `serve` handles, registered once at start-up.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self> {
+        Ok(Self {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Returns on SIGTERM or SIGINT; reloads the certificate on SIGHUP.
+    async fn wait(&mut self, tls: &ServerTls) {
+        loop {
+            tokio::select! {
+                _ = self.hup.recv() => match tls.reload() {
+                    Ok(()) => tracing::info!(certificate = %tls.certificate_path().display(), "certificate reloaded"),
+                    Err(e) => tracing::error!(error = %e, "certificate reload failed; keeping the current one"),
+                },
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+            }
         }
     }
 }
