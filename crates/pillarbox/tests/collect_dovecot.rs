@@ -360,3 +360,76 @@ fn multipop_must_be_enabled_for_the_owner() {
     assert!(shown.contains("not allowed"), "{shown}");
     assert!(l.folder("INBOX").is_empty());
 }
+
+/// Moves every "collected at" of `name` back by `days` days, as if that much time had
+/// passed since the messages were collected (the only way to let days pass in a test).
+fn age_collected(l: &Local, days: i64) {
+    let db = l.data_dir().join("pillarbox.db");
+    let script = format!(
+        "import sqlite3, sys\n\
+         c = sqlite3.connect(sys.argv[1])\n\
+         c.execute('UPDATE collection_seen SET collected_at = collected_at - {}')\n\
+         c.commit()\n",
+        days * 86_400
+    );
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&db)
+        .status()
+        .expect("python3 is installed");
+    assert!(status.success());
+}
+
+/// Leave on server with delete-after-days, over POP3 and over IMAP: nothing is deleted
+/// before the days have passed, then exactly what was collected that long ago is, and
+/// messages collected since stay.
+#[test]
+fn delete_after_days_removes_only_what_was_collected_that_long_ago() {
+    for protocol in ["pop3", "imap"] {
+        let dc = Dovecot::start(false);
+        dc.fill(0, 50);
+        let l = Local::new("");
+        let p = if protocol == "pop3" { dc.pop3 } else { dc.imap };
+        l.add(
+            "old",
+            &[
+                "--protocol",
+                protocol,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port(p),
+                "--tls",
+                "none",
+                "--delete-after-days",
+                "3",
+            ],
+        );
+        let out = l.run("old");
+        assert!(
+            out.contains("50 collected") && out.contains(" 0 deleted"),
+            "{protocol}: {out}"
+        );
+        age_collected(&l, 2);
+        let out = l.run("old");
+        assert!(out.contains(" 0 deleted"), "{protocol}, 2 days: {out}");
+        assert_eq!(dc.count(), 50, "{protocol}: kept before the third day");
+
+        age_collected(&l, 1);
+        dc.fill(50, 10);
+        let out = l.run("old");
+        assert!(
+            out.contains("10 collected") && out.contains("50 deleted"),
+            "{protocol}, 3 days: {out}"
+        );
+        assert_eq!(dc.count(), 10, "{protocol}: the 10 new ones stay");
+        let out = l.run("old");
+        assert!(
+            out.contains(" 0 collected") && out.contains(" 0 deleted"),
+            "{protocol}: {out}"
+        );
+        assert_eq!(dc.count(), 10);
+        assert_eq!(unique_ids(&l.folder("INBOX")).len(), 60, "{protocol}");
+    }
+}
