@@ -2,11 +2,13 @@
 //! `collect run`): 500 messages over POP3 and over IMAP, with and without TLS
 //! (none, STLS/STARTTLS, implicit), each collected exactly once across three runs with
 //! new mail arriving in between; leave-on-server and delete modes; IMAP \Seen marking;
-//! delivery into a folder; a connection cut in the middle of a run; the code page.
+//! delivery into a folder; a connection cut in the middle of a run; the code page;
+//! delete-after-days; OAuth2 logins (XOAUTH2) checked by Dovecot's oauth2 passdb against
+//! the token and introspection endpoints of `support/oauth_server.py`.
 
 mod support;
 
-use support::remote::{Dovecot, Local, unique_ids};
+use support::remote::{Dovecot, Local, OAuthServer, USER, unique_ids};
 use support::{fails, ok};
 
 fn port(p: u16) -> String {
@@ -432,4 +434,120 @@ fn delete_after_days_removes_only_what_was_collected_that_long_ago() {
         assert_eq!(dc.count(), 10);
         assert_eq!(unique_ids(&l.folder("INBOX")).len(), 60, "{protocol}");
     }
+}
+
+/// `collect add NAME` logging in with OAuth2 (a refresh token from `oauth`) instead of
+/// a password.
+fn add_oauth2(l: &Local, oauth: &OAuthServer, name: &str, args: &[&str]) {
+    let url = oauth.token_url();
+    let mut all = vec![
+        "collect",
+        "add",
+        name,
+        "--owner",
+        "alice@example.test",
+        "--user",
+        USER,
+        "--address",
+        "remote@remote.test",
+        "--tls-verify",
+        "off",
+        "--oauth-client-id",
+        oauth.client_id,
+        "--oauth-token-url",
+        &url,
+        "--oauth-refresh-token-stdin",
+    ];
+    all.extend_from_slice(args);
+    ok(l.cli(&all, Some(&format!("{}\n", oauth.refresh_token))));
+}
+
+/// OAuth2 collection end to end: the refresh token is exchanged at the token endpoint
+/// (RFC 6749 §6), the access token logs in to a real Dovecot over IMAP and over POP3
+/// (SASL XOAUTH2), Dovecot checks it at the introspection endpoint (RFC 7662), and the
+/// mail arrives; a revoked refresh token is a clear error that changes nothing.
+#[test]
+fn oauth2_logins_collect_over_imap_and_pop3_and_a_revoked_grant_changes_nothing() {
+    let oauth = OAuthServer::start(3600);
+    let dc = Dovecot::start_oauth2(true, &oauth);
+    dc.fill(0, 30);
+    let l = Local::new("");
+    add_oauth2(
+        &l,
+        &oauth,
+        "imap",
+        &[
+            "--protocol",
+            "imap",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.imap),
+            "--tls",
+            "starttls",
+        ],
+    );
+    add_oauth2(
+        &l,
+        &oauth,
+        "pop",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3s),
+            "--tls",
+            "implicit",
+            "--deliver-to",
+            "ViaPop",
+        ],
+    );
+    let out = l.run("imap");
+    assert!(
+        out.contains("30 new of 30 on the server, 30 collected"),
+        "{out}"
+    );
+    let out = l.run("pop");
+    assert!(
+        out.contains("30 new of 30 on the server, 30 collected"),
+        "{out}"
+    );
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 30);
+    assert_eq!(unique_ids(&l.folder("ViaPop")).len(), 30);
+    let log = oauth.log();
+    // Each `collect run` is a process of its own: one token each, each introspected
+    // by Dovecot (a login it accepted).
+    for token in ["tok-1", "tok-2"] {
+        assert!(log.contains(&format!("token {token}")), "{log:?}");
+        assert!(
+            log.contains(&format!("introspect {token} active")),
+            "{log:?}"
+        );
+    }
+    let test = ok(l.cli(&["collect", "test", "imap"], None));
+    assert!(
+        test.lines().any(|l| l.trim_start().starts_with("Auth")
+            && l.contains(" ok ")
+            && l.ends_with("logged in as remote (AUTHENTICATE XOAUTH2)")),
+        "{test}"
+    );
+
+    // The grant is revoked: the run fails saying so, and nothing changes.
+    dc.fill(30, 5);
+    ok(l.cli(
+        &["collect", "set", "imap", "--oauth-refresh-token-stdin"],
+        Some("rt-revoked\n"),
+    ));
+    let run = l.cli(&["collect", "run", "imap"], None);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(!run.status.success(), "{out}");
+    assert!(
+        out.contains("invalid_grant") && out.contains("authorise the account again"),
+        "{out}"
+    );
+    assert!(oauth.log().contains(&"token refused".to_string()));
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 30);
+    assert_eq!(dc.count(), 35);
 }

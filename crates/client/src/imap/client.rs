@@ -65,6 +65,16 @@ pub enum ImapLogin {
     PreAuth,
 }
 
+impl std::fmt::Display for ImapLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImapLogin::Sasl(m) => write!(f, "AUTHENTICATE {}", m.name()),
+            ImapLogin::Login => f.write_str("LOGIN"),
+            ImapLogin::PreAuth => f.write_str("PREAUTH"),
+        }
+    }
+}
+
 /// What the session learned while connecting and logging in.
 #[derive(Debug, Clone)]
 pub struct ImapSessionInfo {

@@ -56,6 +56,15 @@ pub enum LoginMethod {
     UserPass,
 }
 
+impl std::fmt::Display for LoginMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginMethod::Sasl(m) => write!(f, "AUTH {}", m.name()),
+            LoginMethod::UserPass => f.write_str("USER/PASS"),
+        }
+    }
+}
+
 /// What the session learned while connecting and logging in.
 #[derive(Debug, Clone)]
 pub struct Pop3SessionInfo {

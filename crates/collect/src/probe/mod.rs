@@ -294,7 +294,7 @@ async fn imap_steps(
     };
     let t = Instant::now();
     let outcome = client.login(creds).await;
-    let how = client.info().login.map(|l| format!("{l:?}"));
+    let how = client.info().login.map(|l| l.to_string());
     steps.push(auth_step(t, &creds.username, &outcome, how));
     outcome.map_err(|e| imap_failure(&e))?;
     let _ = client.logout().await;
@@ -382,7 +382,7 @@ async fn pop3_steps(
     };
     let t = Instant::now();
     let outcome = client.login(creds).await;
-    let how = client.info().login.map(|l| format!("{l:?}"));
+    let how = client.info().login.map(|l| l.to_string());
     steps.push(auth_step(t, &creds.username, &outcome, how));
     outcome.map_err(|e| pop3_failure(&e))?;
     let _ = client.quit().await;

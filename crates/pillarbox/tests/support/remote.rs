@@ -52,6 +52,16 @@ impl Dovecot {
     /// Starts Dovecot; with `tls` it offers STARTTLS/STLS and implicit-TLS ports (a
     /// self-signed certificate), without it no TLS at all.
     pub fn start(tls: bool) -> Dovecot {
+        Dovecot::start_with(tls, None)
+    }
+
+    /// Starts Dovecot like [`Dovecot::start`], also accepting XOAUTH2 and OAUTHBEARER
+    /// logins whose tokens `oauth` introspects (RFC 7662).
+    pub fn start_oauth2(tls: bool, oauth: &OAuthServer) -> Dovecot {
+        Dovecot::start_with(tls, Some(oauth))
+    }
+
+    fn start_with(tls: bool, oauth: Option<&OAuthServer>) -> Dovecot {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -97,6 +107,28 @@ impl Dovecot {
         } else {
             "ssl = no\n".to_string()
         };
+        let (mechanisms, oauth_passdb) = match oauth {
+            Some(o) => {
+                let ext = d.join("oauth2.conf.ext");
+                std::fs::write(
+                    &ext,
+                    format!(
+                        "introspection_mode = post\nintrospection_url = http://127.0.0.1:{}/introspect\n\
+                         username_attribute = username\nactive_attribute = active\nactive_value = true\n",
+                        o.port
+                    ),
+                )
+                .unwrap();
+                (
+                    "plain login xoauth2 oauthbearer",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+                        ext.display()
+                    ),
+                )
+            }
+            None => ("plain login", String::new()),
+        };
         let conf = d.join("dovecot.conf");
         std::fs::write(
             &conf,
@@ -107,14 +139,14 @@ base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/log
 {ssl}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
 mail_location = maildir:{d}/mail/%u/Maildir
 pop3_uidl_format = %08Xu%08Xv
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = {d}/passwd
 }}
@@ -248,6 +280,72 @@ pub fn message(i: usize) -> Vec<u8> {
         m.push_str("Some more text to make the message a little longer.\r\n");
     }
     m.into_bytes()
+}
+
+/// The OAuth2 authorization server of `oauth_server.py` (token and introspection
+/// endpoints), killed on drop.
+pub struct OAuthServer {
+    child: Child,
+    pub port: u16,
+    pub refresh_token: &'static str,
+    pub client_id: &'static str,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for OAuthServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OAuthServer {
+    /// Issues tokens for `remote` living `lifetime_secs`, against the refresh token
+    /// `rt-collect` of client `cid`.
+    pub fn start(lifetime_secs: u64) -> OAuthServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oauth_server.py");
+        let (refresh_token, client_id) = ("rt-collect", "cid");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(USER)
+            .arg(refresh_token)
+            .arg(client_id)
+            .arg(lifetime_secs.to_string())
+            .arg(dir.path().join("log"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is installed");
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        assert_eq!(ready.trim(), "READY", "oauth_server.py did not start");
+        OAuthServer {
+            child,
+            port,
+            refresh_token,
+            client_id,
+            dir,
+        }
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.port)
+    }
+
+    /// What it was asked, one line per request (see `oauth_server.py`).
+    pub fn log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// A proxy process, killed on drop.
