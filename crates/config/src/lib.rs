@@ -197,5 +197,8 @@ impl Config {
         if let Some(p) = self.tls.private_key.as_mut() {
             fix(p);
         }
+        if let Some(p) = self.store.secrets_key_file.as_mut() {
+            fix(p);
+        }
     }
 }

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// The store's writer has stopped (process shutting down).
     #[error("store is shut down")]
     Closed,
+    /// A secret could not be sealed or opened, or the key is unusable.
+    #[error("{0}")]
+    Secret(String),
     /// The data directory is locked by another running server.
     #[error("data directory {0} is in use by another Pillarbox server")]
     Locked(String),

@@ -14,6 +14,7 @@ mod api;
 mod blob;
 mod changes;
 mod error;
+mod seal;
 mod sqlite;
 mod types;
 
@@ -44,18 +45,21 @@ pub enum Role {
 }
 
 /// How the store keeps data.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Blobs up to this many octets live in the database, written in the same
     /// transaction as the rows that reference them (one commit instead of a file
     /// create, two fsyncs and a rename); larger blobs are files. 0: always files.
     pub inline_blob_max: usize,
+    /// The key that seals stored secrets (see `seal`); `None`: `data_dir/secrets.key`.
+    pub secrets_key: Option<PathBuf>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             inline_blob_max: 64 * 1024,
+            secrets_key: None,
         }
     }
 }
@@ -81,6 +85,7 @@ struct Inner {
     readers: sqlite::Readers,
     blobs: BlobStore,
     changes: ChangeFeed,
+    sealer: seal::Sealer,
     /// Owner of each mailbox announced so far (owners never change).
     owners: std::sync::Mutex<std::collections::HashMap<MailboxId, AccountId>>,
     _lock: Option<File>,
@@ -115,7 +120,12 @@ impl Store {
             .map(|n| n.get() * 2)
             .unwrap_or(4)
             .max(4);
-        let (writer, readers) = sqlite::open(&data_dir.join("pillarbox.db"), readers)?;
+        let key = options
+            .secrets_key
+            .clone()
+            .unwrap_or_else(|| data_dir.join("secrets.key"));
+        let sealer = seal::Sealer::load_or_create(&key)?;
+        let (writer, readers) = sqlite::open(&data_dir.join("pillarbox.db"), readers, &sealer)?;
         let blobs = blobs.with_inline(options.inline_blob_max, readers.clone());
         let changes = ChangeFeed::new();
         Ok(Store {
@@ -126,6 +136,7 @@ impl Store {
                 readers,
                 blobs,
                 changes,
+                sealer,
                 owners: std::sync::Mutex::new(std::collections::HashMap::new()),
                 _lock: lock,
             }),

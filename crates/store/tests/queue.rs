@@ -45,6 +45,7 @@ async fn lease_record_and_removal() {
             Role::Server,
             StoreOptions {
                 inline_blob_max: inline,
+                ..StoreOptions::default()
             },
         )
         .unwrap();

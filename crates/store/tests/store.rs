@@ -14,7 +14,15 @@ use pillarbox_store::{
 const MODES: [usize; 2] = [64 * 1024, 0];
 
 fn open_mode(dir: &Path, inline_blob_max: usize) -> Store {
-    Store::open_with(dir, Role::Server, StoreOptions { inline_blob_max }).unwrap()
+    Store::open_with(
+        dir,
+        Role::Server,
+        StoreOptions {
+            inline_blob_max,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
 }
 
 async fn store_with_account(dir: &Path) -> (Store, pillarbox_store::Account) {

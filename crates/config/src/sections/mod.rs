@@ -266,12 +266,17 @@ pub struct StoreSection {
     /// durable); larger ones are files under `data_dir/blobs`. 0 stores every message as
     /// a file.
     pub inline_blob_max: crate::types::ByteSize,
+    /// The key that seals the secrets stored for other servers (smart-host and
+    /// collection passwords, OAuth2 tokens); created at first start. Default:
+    /// `data_dir/secrets.key`. Keep it out of database backups, and back it up apart.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
             inline_blob_max: crate::types::ByteSize(64 * 1024),
+            secrets_key_file: None,
         }
     }
 }

@@ -93,6 +93,7 @@ fn tool_directory(config: Option<&Path>) -> Result<Directory> {
 pub fn open_store(config: &Config, role: Role) -> pillarbox_store::Result<Store> {
     let options = pillarbox_store::StoreOptions {
         inline_blob_max: usize::try_from(config.store.inline_blob_max.0).unwrap_or(usize::MAX),
+        secrets_key: config.store.secrets_key_file.clone(),
     };
     Store::open_with(&config.server.data_dir, role, options)
 }

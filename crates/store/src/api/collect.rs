@@ -3,10 +3,12 @@
 //! a message is never collected twice and never marked without being stored), run
 //! leases (one run of an account at a time, across processes) and last results.
 //!
-//! Secrets are stored as given (the caller may encrypt them) and redacted in `Debug`.
+//! Secrets are sealed before they are stored and opened when read (see `seal`), and
+//! redacted in `Debug`.
 
 use crate::changes::Change;
 use crate::error::Result;
+use crate::seal::Column;
 use crate::sqlite;
 use crate::types::{AccountId, CollectionId};
 use crate::{DeliveryOutcome, LocalTarget, NewMessage, NewQueuedMessage, Store};
@@ -113,26 +115,46 @@ pub struct CollectedMark {
 }
 
 impl Store {
-    pub async fn collection_create(&self, new: NewCollectionAccount) -> Result<CollectionAccount> {
-        self.inner
+    pub async fn collection_create(
+        &self,
+        mut new: NewCollectionAccount,
+    ) -> Result<CollectionAccount> {
+        let sealer = &self.inner.sealer;
+        new.remote_secret = sealer.seal_opt(Column::RemoteSecret, new.remote_secret.as_deref())?;
+        new.secrets = sealer.seal_opt(Column::CollectionSecrets, new.secrets.as_deref())?;
+        let created = self
+            .inner
             .writer
             .write(move |t| sqlite::collect::create(t, &new))
-            .await
+            .await?;
+        self.unseal_collection(created)
     }
 
     pub async fn collection_get(&self, name: &str) -> Result<Option<CollectionAccount>> {
         let name = name.to_string();
-        self.inner
+        let found = self
+            .inner
             .readers
             .read(move |c| sqlite::collect::get(c, &name))
-            .await
+            .await?;
+        found.map(|a| self.unseal_collection(a)).transpose()
     }
 
     pub async fn collection_by_id(&self, id: CollectionId) -> Result<Option<CollectionAccount>> {
-        self.inner
+        let found = self
+            .inner
             .readers
             .read(move |c| sqlite::collect::by_id(c, id))
-            .await
+            .await?;
+        found.map(|a| self.unseal_collection(a)).transpose()
+    }
+
+    /// `a` with its stored secrets opened.
+    fn unseal_collection(&self, mut a: CollectionAccount) -> Result<CollectionAccount> {
+        let sealer = &self.inner.sealer;
+        a.remote_secret = sealer.open_opt(Column::RemoteSecret, a.remote_secret.as_deref())?;
+        a.secrets = sealer.open_opt(Column::CollectionSecrets, a.secrets.as_deref())?;
+        Ok(a)
     }
 
     /// Every collection account, or those of one local account, by name.
@@ -140,21 +162,32 @@ impl Store {
         &self,
         account: Option<AccountId>,
     ) -> Result<Vec<CollectionAccount>> {
-        self.inner
+        let all = self
+            .inner
             .readers
             .read(move |c| sqlite::collect::list(c, account))
-            .await
+            .await?;
+        all.into_iter().map(|a| self.unseal_collection(a)).collect()
     }
 
     pub async fn collection_update(
         &self,
         id: CollectionId,
-        update: CollectionUpdate,
+        mut update: CollectionUpdate,
     ) -> Result<CollectionAccount> {
-        self.inner
+        let sealer = &self.inner.sealer;
+        if let Some(Some(s)) = &update.remote_secret {
+            update.remote_secret = Some(Some(sealer.seal(Column::RemoteSecret, s)?));
+        }
+        if let Some(Some(s)) = &update.secrets {
+            update.secrets = Some(Some(sealer.seal(Column::CollectionSecrets, s)?));
+        }
+        let updated = self
+            .inner
             .writer
             .write(move |t| sqlite::collect::update(t, id, &update))
-            .await
+            .await?;
+        self.unseal_collection(updated)
     }
 
     /// Deletes the account and what it remembers having collected.

@@ -3,6 +3,7 @@
 use crate::Store;
 use crate::changes::Change;
 use crate::error::Result;
+use crate::seal::Column;
 use crate::sqlite;
 use crate::types::{Account, AccountId, AccountUpdate, Alias, Domain, ServiceFlags};
 
@@ -62,35 +63,60 @@ impl Store {
     /// Looks an account up by address (case-insensitive).
     pub async fn account_get(&self, address: &str) -> Result<Option<Account>> {
         let address = address.to_string();
-        self.inner
+        let found = self
+            .inner
             .readers
             .read(move |c| sqlite::accounts::get(c, &address))
-            .await
+            .await?;
+        found.map(|a| self.unseal_account(a)).transpose()
     }
 
     /// Looks an account up by id.
     pub async fn account_get_by_id(&self, id: AccountId) -> Result<Option<Account>> {
-        self.inner
+        let found = self
+            .inner
             .readers
             .read(move |c| sqlite::accounts::get_by_id(c, id))
-            .await
+            .await?;
+        found.map(|a| self.unseal_account(a)).transpose()
     }
 
     /// Accounts, all or of one domain.
     pub async fn account_list(&self, domain: Option<&str>) -> Result<Vec<Account>> {
         let domain = domain.map(str::to_string);
-        self.inner
+        let all = self
+            .inner
             .readers
             .read(move |c| sqlite::accounts::list(c, domain.as_deref()))
-            .await
+            .await?;
+        all.into_iter().map(|a| self.unseal_account(a)).collect()
     }
 
     /// Changes the fields set in `update`.
-    pub async fn account_update(&self, id: AccountId, update: AccountUpdate) -> Result<Account> {
-        self.inner
+    pub async fn account_update(
+        &self,
+        id: AccountId,
+        mut update: AccountUpdate,
+    ) -> Result<Account> {
+        if let Some(Some(p)) = &update.smarthost_password {
+            update.smarthost_password =
+                Some(Some(self.inner.sealer.seal(Column::SmarthostPassword, p)?));
+        }
+        let account = self
+            .inner
             .writer
             .write(move |t| sqlite::accounts::update(t, id, &update))
-            .await
+            .await?;
+        self.unseal_account(account)
+    }
+
+    /// `a` with its stored secret opened.
+    fn unseal_account(&self, mut a: Account) -> Result<Account> {
+        a.smarthost_password = self
+            .inner
+            .sealer
+            .open_opt(Column::SmarthostPassword, a.smarthost_password.as_deref())?;
+        Ok(a)
     }
 
     /// Deletes an account and everything it owns.

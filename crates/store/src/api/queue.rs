@@ -126,10 +126,20 @@ impl Store {
     /// `address`: "log on using sender's Internet Mail Account settings".
     pub async fn collection_login_for(&self, address: &str) -> Result<Option<(String, String)>> {
         let a = address.to_string();
-        self.inner
+        let found = self
+            .inner
             .readers
             .read(move |c| sqlite::queue::collection_login(c, &a))
-            .await
+            .await?;
+        found
+            .map(|(user, secret)| {
+                let secret = self
+                    .inner
+                    .sealer
+                    .open(crate::seal::Column::RemoteSecret, &secret)?;
+                Ok((user, secret))
+            })
+            .transpose()
     }
 
     /// Gives back all leases; call when the only runner starts.

@@ -25,6 +25,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::seal::{Column, Sealer};
 
 pub(crate) use changes::{change_log_append, change_log_head, change_log_since};
 pub(crate) use readers::Readers;
@@ -45,9 +46,10 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
 
 /// Opens the database at `path`, runs pending migrations, and returns the writer and
 /// the reader pool.
-pub(crate) fn open(path: &Path, readers: usize) -> Result<(Writer, Readers)> {
+pub(crate) fn open(path: &Path, readers: usize, sealer: &Sealer) -> Result<(Writer, Readers)> {
     let mut conn = connect(path)?;
     migrations::run(&mut conn)?;
+    seal_plaintext_secrets(&mut conn, sealer)?;
     // Commits never pay for checkpoints: a separate thread copies the WAL back into the
     // database (PASSIVE: it never blocks the writer or readers).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -56,6 +58,37 @@ pub(crate) fn open(path: &Path, readers: usize) -> Result<(Writer, Readers)> {
     start_checkpointer(path, writer.commit_counter())?;
     let readers = Readers::open(path, readers)?;
     Ok((writer, readers))
+}
+
+/// Seals secrets stored in plaintext (by a version before sealing), in one transaction.
+fn seal_plaintext_secrets(conn: &mut Connection, sealer: &Sealer) -> Result<()> {
+    // The plaintext a row held is zeroed, not left in the page's free space.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    let t = conn.transaction()?;
+    let mut sealed = 0;
+    for column in Column::ALL {
+        let (table, name) = column.location();
+        let plain: Vec<(i64, String)> = {
+            let mut st = t.prepare(&format!(
+                "SELECT id, {name} FROM {table} WHERE {name} IS NOT NULL AND {name} NOT LIKE 'sealed:%'"
+            ))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (id, value) in plain {
+            t.execute(
+                &format!("UPDATE {table} SET {name} = ?2 WHERE id = ?1"),
+                rusqlite::params![id, sealer.seal(column, &value)?],
+            )?;
+            sealed += 1;
+        }
+    }
+    t.commit()?;
+    conn.pragma_update(None, "secure_delete", "OFF")?;
+    if sealed > 0 {
+        tracing::info!(sealed, "store: sealed secrets stored in plaintext");
+    }
+    Ok(())
 }
 
 /// Checkpoints the WAL in the background whenever the writer has committed since the
