@@ -7,7 +7,14 @@
 //! every local INBOX (quota checked per account) and queues every remote recipient.
 //! It returns only after that transaction is durable, with an outcome per recipient.
 //!
+//! Delivery status notifications (RFC 3464, `dsn`) are built here and sent through the
+//! same pipeline with the null sender ([`DeliveryPipeline::send_notice`]): by the queue
+//! for remote failures, delays and successes, by SMTP for a local recipient that fails
+//! after the message was accepted for others.
+//!
 //! This crate speaks no protocol and contains no SQL.
+
+pub mod dsn;
 
 use pillarbox_directory::{Directory, Resolution};
 use pillarbox_store::{
@@ -244,6 +251,30 @@ impl DeliveryPipeline {
             })
             .collect();
         Ok(outcomes)
+    }
+}
+
+impl DeliveryPipeline {
+    /// Builds the notice `input` describes and delivers it to `input.to` (the original
+    /// sender) with the null sender, so a notice never causes another. `source` says
+    /// what it is about, for the logs.
+    pub async fn send_notice(
+        &self,
+        input: &dsn::DsnInput<'_>,
+        now: i64,
+        source: String,
+    ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
+        let boundary = format!("{:016x}.{now}", rand::random::<u64>());
+        let bytes = dsn::build(input, now, &boundary);
+        let blob = self.directory.store().blobs().put(bytes.clone()).await?;
+        let envelope = Envelope {
+            sender: String::new(),
+            recipients: vec![Recipient::plain(input.to)],
+            source,
+            enforce_quota: false,
+            ..Default::default()
+        };
+        self.deliver(blob, &bytes, &envelope).await
     }
 }
 

@@ -87,6 +87,7 @@ fn smtp(listener: TcpListener, ctx: &ServiceContext, kind: ListenerKind, tls: Tl
         hostname: ctx.config.server.hostname.clone(),
         trusted: ctx.config.network.trusted.clone(),
         relay: ctx.config.network.relay.clone(),
+        bounce_from: ctx.config.queue.bounce_sender(&ctx.config.server.hostname),
     };
     let starttls = (tls == TlsMode::Plain).then(|| ctx.tls.clone());
     let svc = SmtpService::new(kind, settings, ctx.pipeline.clone(), starttls);

@@ -87,7 +87,13 @@ fn cli_lists_holds_releases_retries_and_deletes() {
 
 #[test]
 fn kill_9_during_deliveries_loses_nothing() {
-    let peer = SmtpPeer::start("127.0.0.1", free_port(), serde_json::json!({}));
+    // A peer taking 20 ms per message: the run lasts over a second, so the kill
+    // lands in its middle however fast this machine is.
+    let peer = SmtpPeer::start(
+        "127.0.0.1",
+        free_port(),
+        serde_json::json!({ "data_delay": 0.02 }),
+    );
     let s = TestServer::start(&config(
         peer.addr.port(),
         "max_connections_per_destination = 2\nmax_messages_per_connection = 5",

@@ -299,6 +299,62 @@ fn size_refused_at_mail_and_during_data() {
     assert!(inbox(&s.data_dir(), "bob@example.test").is_empty());
 }
 
+/// A local mailbox that fills up between RCPT and the end of DATA: the message is
+/// accepted for the others, and the sender gets a failure notice (RFC 3464) for that
+/// recipient, unless it said NOTIFY=NEVER.
+#[test]
+fn a_recipient_failing_after_data_gets_the_sender_a_failure_notice() {
+    let s = server();
+    ok(s.cli(
+        &["account", "add", "carol@example.test", "--password-stdin"],
+        Some("pw\n"),
+    ));
+    ok(s.cli(
+        &["account", "set", "carol@example.test", "--quota", "4KiB"],
+        None,
+    ));
+    python_ok(
+        r#"
+import smtplib, sys
+big = "Subject: big\r\nMessage-ID: <big@remote.example>\r\n\r\n" + ("x" * 70 + "\r\n") * 100
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.ehlo("client.example")
+for notify in (None, "NEVER"):
+    # No SIZE parameter: RCPT cannot see that carol's mailbox is too small.
+    code, _ = s.mail("alice@example.test")
+    assert code == 250
+    for rcpt in ("bob@example.test", "carol@example.test"):
+        opts = ["NOTIFY=" + notify] if notify else []
+        code, msg = s.rcpt(rcpt, opts)
+        assert code == 250, (rcpt, code, msg)
+    code, msg = s.data(big)
+    assert code == 250, (code, msg)
+s.quit()
+"#,
+        &[&port(&s, "smtp")],
+    );
+    assert_eq!(inbox(&s.data_dir(), "bob@example.test").len(), 2);
+    assert!(inbox(&s.data_dir(), "carol@example.test").is_empty());
+    let notices = inbox(&s.data_dir(), "alice@example.test");
+    assert_eq!(
+        notices.len(),
+        1,
+        "one notice: the second message said NOTIFY=NEVER"
+    );
+    let text = String::from_utf8_lossy(&notices[0]);
+    for want in [
+        "Content-Type: multipart/report; report-type=delivery-status",
+        "Final-Recipient: rfc822; carol@example.test",
+        "Action: failed",
+        "Status: 5.2.2",
+        "Diagnostic-Code: smtp; 552 5.2.2 Mailbox full",
+        "Message-ID: <big@remote.example>",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert!(!text.contains("Final-Recipient: rfc822; bob@example.test"));
+}
+
 #[test]
 fn unknown_user_relay_and_foreign_sender_are_refused() {
     let s = server();

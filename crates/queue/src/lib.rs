@@ -16,7 +16,7 @@
 pub mod clock;
 mod collection_login;
 mod deliver;
-pub mod dsn;
+pub use pillarbox_delivery::dsn;
 pub mod mx;
 mod notices;
 mod oauth;
@@ -100,11 +100,7 @@ impl OutboundQueue {
                 RateLimit::per_minute(r.messages_per_minute).map(|l| (r.name.clone(), l))
             })
             .collect();
-        let bounce_from = if q.bounce_from.is_empty() {
-            format!("MAILER-DAEMON@{}", settings.hostname)
-        } else {
-            q.bounce_from.clone()
-        };
+        let bounce_from = q.bounce_sender(&settings.hostname);
         let inner = Inner {
             store: pipeline.directory().store().clone(),
             mx: MxResolver::new(&q.resolver)?,

@@ -2,10 +2,10 @@
 //! pipeline: a local sender gets it in the INBOX, a remote one through the queue, always
 //! with the null sender so a notice never causes another notice.
 
-use pillarbox_delivery::{DeliveryPipeline, Envelope, Recipient};
+use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_store::{BlobHash, QueueId, Store};
 
-use crate::dsn::{self, DsnInput, DsnKind, DsnRecipient};
+use crate::dsn::{DsnInput, DsnKind, DsnRecipient};
 
 /// One notice about one queued message.
 #[derive(Debug, Clone)]
@@ -57,38 +57,20 @@ pub(crate) async fn send(
                 Vec::new()
             }
         };
-        let boundary = format!("{:016x}.{}", rand::random::<u64>(), now);
-        let bytes = dsn::build(
-            &DsnInput {
-                kind: n.kind,
-                reporting_mta,
-                from,
-                to: &n.sender,
-                envid: n.envid.as_deref(),
-                arrival: n.arrival,
-                headers_only: n.ret_hdrs,
-                original: &original,
-                recipients: n.recipients.clone(),
-                retry_until: n.retry_until,
-            },
-            now,
-            &boundary,
-        );
-        let blob = match store.blobs().put(bytes.clone()).await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store a delivery notice");
-                continue;
-            }
+        let input = DsnInput {
+            kind: n.kind,
+            reporting_mta,
+            from,
+            to: &n.sender,
+            envid: n.envid.as_deref(),
+            arrival: n.arrival,
+            headers_only: n.ret_hdrs,
+            original: &original,
+            recipients: n.recipients.clone(),
+            retry_until: n.retry_until,
         };
-        let envelope = Envelope {
-            sender: String::new(),
-            recipients: vec![Recipient::plain(&n.sender)],
-            source: format!("notice for queue id {}", n.queue_id),
-            enforce_quota: false,
-            ..Default::default()
-        };
-        match pipeline.deliver(blob, &bytes, &envelope).await {
+        let source = format!("notice for queue id {}", n.queue_id);
+        match pipeline.send_notice(&input, now, source).await {
             Ok(outcome) => {
                 tracing::info!(queue_id = %n.queue_id, kind = ?n.kind, to = %n.sender, ?outcome, "delivery notice sent")
             }

@@ -79,26 +79,12 @@ impl RetryPolicy {
 /// True when the sender wants a failure notice for this recipient (RFC 3461 §4.1:
 /// FAILURE is the default; NEVER suppresses) — never for the null sender.
 pub fn wants_failure_notice(item: &QueueItem) -> bool {
-    if item.sender.is_empty() {
-        return false;
-    }
-    match item.notify.as_deref() {
-        None => true,
-        Some(n) => n
-            .to_ascii_uppercase()
-            .split(',')
-            .any(|x| x.trim() == "FAILURE"),
-    }
+    crate::dsn::wants_failure_notice(&item.sender, item.notify.as_deref())
 }
 
 /// True when the sender asked for a success notice.
 pub fn wants_success_notice(item: &QueueItem) -> bool {
-    !item.sender.is_empty()
-        && item.notify.as_deref().is_some_and(|n| {
-            n.to_ascii_uppercase()
-                .split(',')
-                .any(|x| x.trim() == "SUCCESS")
-        })
+    crate::dsn::wants_success_notice(&item.sender, item.notify.as_deref())
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ pub struct SmtpSettings {
     pub trusted: IpRanges,
     /// Networks allowed to relay without AUTH.
     pub relay: IpRanges,
+    /// The `From:` of the notices SMTP sends itself (`queue.bounce_from`).
+    pub bounce_from: String,
 }
 
 /// An SMTP listener's service. Cheap to clone.

@@ -47,6 +47,18 @@ pub struct QueueSection {
     pub rules: Vec<RuleConfig>,
 }
 
+impl QueueSection {
+    /// The `From:` of bounces and delay warnings: `bounce_from`, or
+    /// `MAILER-DAEMON@hostname` when it is empty.
+    pub fn bounce_sender(&self, hostname: &str) -> String {
+        if self.bounce_from.is_empty() {
+            format!("MAILER-DAEMON@{hostname}")
+        } else {
+            self.bounce_from.clone()
+        }
+    }
+}
+
 impl Default for QueueSection {
     fn default() -> Self {
         QueueSection {

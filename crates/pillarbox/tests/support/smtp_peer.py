@@ -13,6 +13,7 @@ The config says where to listen and how to behave:
   auth                  {user: password} enables AUTH (PLAIN, LOGIN, XOAUTH2);
                         require_auth: refuse MAIL without it; allow_empty_password
   xoauth2_tokens        list of bearer tokens accepted for XOAUTH2
+  data_delay            seconds to wait before answering each DATA (a slow peer)
 Prints "READY" when listening. Each AUTH attempt is appended to dir/auth.log.
 """
 import asyncio, base64, json, os, ssl, sys
@@ -44,6 +45,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if cfg.get("data_delay"):
+            await asyncio.sleep(cfg["data_delay"])
         counter[0] += 1
         path = os.path.join(cfg["dir"], "%04d.json" % counter[0])
         rec = {

@@ -1,6 +1,9 @@
 //! DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030): receive the message into a spool,
-//! then deliver it through the pipeline and reply `250` once it is durable.
+//! then deliver it through the pipeline and reply `250` once it is durable. A local
+//! recipient that fails only then (its mailbox filled up since RCPT) while others took
+//! the message gets a failure notice (RFC 3464) before the `250`.
 
+use pillarbox_delivery::dsn::{self, Action, DsnInput, DsnKind, DsnRecipient};
 use pillarbox_delivery::{Envelope, Recipient, RecipientOutcome};
 
 use crate::proto::data::{DataDecoder, DataViolation};
@@ -251,10 +254,8 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
             catalogue::no_such_user()
         };
     }
-    for (r, o) in tx.rcpts.iter().zip(&outcomes) {
-        if !o.accepted() {
-            tracing::warn!(id = %tx.id, rcpt = %r.address, outcome = ?o, "recipient failed after DATA");
-        }
+    if accepted < outcomes.len() {
+        notify_failed(s, tx, &raw, &outcomes).await;
     }
     tracing::info!(
         id = %tx.id,
@@ -265,4 +266,62 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
         "message accepted"
     );
     catalogue::queued(&tx.id)
+}
+
+/// Sends the sender a failure notice for the recipients that failed after the message
+/// was accepted for others (the `250` cannot say it). Logged, never fatal: the message
+/// is already stored for the others.
+async fn notify_failed(s: &Session, tx: &Transaction, raw: &[u8], outcomes: &[RecipientOutcome]) {
+    let mut failed = Vec::new();
+    for (r, o) in tx.rcpts.iter().zip(outcomes) {
+        let reply = match o {
+            RecipientOutcome::OverQuota => catalogue::mailbox_full(),
+            RecipientOutcome::Unknown => catalogue::no_such_user(),
+            _ => continue,
+        };
+        tracing::warn!(id = %tx.id, rcpt = %r.address, outcome = ?o, "recipient failed after DATA");
+        if !dsn::wants_failure_notice(&tx.sender, r.params.notify.as_deref()) {
+            continue;
+        }
+        let (class, subject, detail) = reply.status.unwrap_or((5, 0, 0));
+        failed.push(DsnRecipient {
+            address: r.address.clone(),
+            orcpt: r.params.orcpt.clone(),
+            action: Action::Failed,
+            status: format!("{class}.{subject}.{detail}"),
+            diagnostic: Some(format!(
+                "{} {class}.{subject}.{detail} {}",
+                reply.code,
+                reply.lines.join(" ")
+            )),
+            remote_mta: None,
+        });
+    }
+    if failed.is_empty() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let settings = &s.svc.settings;
+    let input = DsnInput {
+        kind: DsnKind::Failure,
+        reporting_mta: &settings.hostname,
+        from: &settings.bounce_from,
+        to: &tx.sender,
+        envid: tx.params.envid.as_deref(),
+        arrival: now,
+        headers_only: tx.params.ret == Some("HDRS"),
+        original: raw,
+        recipients: failed,
+        retry_until: None,
+    };
+    let source = format!("notice for smtp id {}", tx.id);
+    match s.svc.pipeline.send_notice(&input, now, source).await {
+        Ok(outcome) => {
+            tracing::info!(id = %tx.id, to = %tx.sender, ?outcome, "failure notice sent")
+        }
+        Err(e) => tracing::error!(id = %tx.id, error = %e, "cannot send a failure notice"),
+    }
 }

@@ -69,6 +69,23 @@ pub struct DsnInput<'a> {
     pub retry_until: Option<i64>,
 }
 
+/// Whether a recipient with these DSN parameters wants a failure notice: never for the
+/// null sender; by default (no NOTIFY) yes; else only with NOTIFY=FAILURE (RFC 3461).
+pub fn wants_failure_notice(sender: &str, notify: Option<&str>) -> bool {
+    !sender.is_empty() && notify.is_none_or(|n| notify_has(n, "FAILURE"))
+}
+
+/// Whether the sender asked for a success notice (NOTIFY=SUCCESS).
+pub fn wants_success_notice(sender: &str, notify: Option<&str>) -> bool {
+    !sender.is_empty() && notify.is_some_and(|n| notify_has(n, "SUCCESS"))
+}
+
+fn notify_has(notify: &str, what: &str) -> bool {
+    notify
+        .split(',')
+        .any(|x| x.trim().eq_ignore_ascii_case(what))
+}
+
 /// The enhanced status to report for a reply: its own, or derived from the reply code.
 pub fn status_of(reply: &str) -> String {
     let mut words = reply.split_whitespace();
