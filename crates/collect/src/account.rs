@@ -373,11 +373,12 @@ pub fn min_tls_version(versions: &[String]) -> Result<TlsVersion, String> {
     if parsed.is_empty() {
         return Ok(TlsVersion::Tls12);
     }
-    if parsed
-        .iter()
-        .any(|v| matches!(v, TlsVersion::Tls10 | TlsVersion::Tls11))
-    {
-        return Err("TLS 1.0 and 1.1 are not available (rustls speaks TLS 1.2 and 1.3); allow 1.2 and/or 1.3".into());
+    // Old servers: from the lowest version named up (through OpenSSL).
+    if parsed.contains(&TlsVersion::Tls10) {
+        return Ok(TlsVersion::Tls10);
+    }
+    if parsed.contains(&TlsVersion::Tls11) {
+        return Ok(TlsVersion::Tls11);
     }
     if parsed.contains(&TlsVersion::Tls12) {
         if !parsed.contains(&TlsVersion::Tls13) {
@@ -563,9 +564,14 @@ mod tests {
             ("port 0", |s| s.port = 0, Some("port")),
             ("timeout 0", |s| s.timeout_secs = 0, Some("timeout")),
             (
-                "tls 1.0",
-                |s| s.tls_versions = vec!["1.0".into()],
-                Some("TLS 1.0"),
+                "tls 1.0 for an old server",
+                |s| s.tls_versions = vec!["1.0".into(), "1.2".into()],
+                None,
+            ),
+            (
+                "tls 0.9",
+                |s| s.tls_versions = vec!["0.9".into()],
+                Some("invalid TLS version"),
             ),
             (
                 "tls 1.2 only",

@@ -10,6 +10,8 @@
 //! [`connect`] is bounded by [`DialOptions::connect_timeout`], and a timeout names the
 //! stage that was running.
 
+#[cfg(feature = "legacy-tls")]
+mod legacy;
 mod proxy;
 mod tls;
 

@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::remote::{Dovecot, Local, OAuthServer, USER, unique_ids};
+use support::remote::{Dovecot, Local, OAuthServer, USER, legacy_tls_front, unique_ids};
 use support::{fails, ok};
 
 fn port(p: u16) -> String {
@@ -550,4 +550,65 @@ fn oauth2_logins_collect_over_imap_and_pop3_and_a_revoked_grant_changes_nothing(
     assert!(oauth.log().contains(&"token refused".to_string()));
     assert_eq!(unique_ids(&l.folder("INBOX")).len(), 30);
     assert_eq!(dc.count(), 35);
+}
+
+/// An old server that speaks only TLS 1.0 (stunnel in front of Dovecot's POP3): refused
+/// by default with a verdict that says how to allow it, collected once TLS 1.0 is
+/// allowed for that account.
+#[test]
+fn a_server_speaking_only_tls_1_0_is_collected_once_allowed() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 10);
+    let old = legacy_tls_front(dc.pop3);
+    let target = format!("127.0.0.1:{}", old.port);
+    let probe = |versions: &str| {
+        let l = Local::new("");
+        l.cli(
+            &[
+                "test-connection",
+                "pop3",
+                &target,
+                "--tls",
+                "implicit",
+                "--tls-versions",
+                versions,
+                "--no-verify",
+                "--user",
+                USER,
+                "--password-stdin",
+            ],
+            Some("secret\n"),
+        )
+    };
+    let refused = probe("1.2,1.3");
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(!refused.status.success(), "{text}");
+    assert!(text.contains("--tls-versions 1.0"), "{text}");
+    let allowed = probe("1.0,1.1,1.2,1.3");
+    let text = String::from_utf8_lossy(&allowed.stdout);
+    assert!(allowed.status.success(), "{text}");
+    assert!(text.contains("TLSv1.0"), "{text}");
+
+    let l = Local::new("");
+    l.add(
+        "old",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(old.port),
+            "--tls",
+            "implicit",
+            "--tls-versions",
+            "1.0,1.1,1.2,1.3",
+        ],
+    );
+    let out = l.run("old");
+    assert!(
+        out.contains("10 new of 10 on the server, 10 collected"),
+        "{out}"
+    );
+    assert_eq!(unique_ids(&l.folder("INBOX")).len(), 10);
 }

@@ -1,7 +1,8 @@
 //! Smart host routes against real servers that enforce what is being tested: a second
 //! Pillarbox (TLS none / STARTTLS / implicit, AUTH required) and aiosmtpd (AUTH optional
 //! with an empty password, XOAUTH2 with tokens from an RFC 6749 token endpoint, per-
-//! account credentials, POP-before-SMTP against the second Pillarbox's POP3).
+//! account credentials, POP-before-SMTP against the second Pillarbox's POP3), and a smart
+//! host that speaks only TLS 1.0 (aiosmtpd behind stunnel).
 
 mod support;
 
@@ -280,4 +281,42 @@ fn pop_before_smtp_logs_in_first() {
         1,
         "nothing sent without the POP3 login"
     );
+}
+
+/// The Accredo seed's "Transport Security: TLS 1.0": a smart host that speaks only
+/// TLS 1.0 (stunnel in front of aiosmtpd) gets the mail once the route allows 1.0, and
+/// not before (the message waits in the queue with the handshake's reason).
+#[test]
+fn a_smart_host_speaking_only_tls_1_0() {
+    let peer = SmtpPeer::start("127.0.0.1", free_port(), serde_json::json!({}));
+    let old = support::remote::legacy_tls_front(peer.addr.port());
+    let route = |min: &str| {
+        format!(
+            "{}\n[[queue.route]]\nname = \"default\"\nkind = \"smarthost\"\nhost = \"127.0.0.1\"\n\
+             port = {}\ntls = \"implicit\"\ntls_verify = false\ntls_min_version = \"{min}\"\n",
+            listen_any("127.0.0.1"),
+            old.port
+        )
+    };
+    let modern = TestServer::start(&route("1.2"));
+    sendmail(&modern, "app@example.test", "x@remote.test", "refused");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = ok(modern.cli(&["queue", "list", "--json"], None));
+        if listed.contains("ProtocolVersion") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no handshake error recorded: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(peer.received().is_empty());
+    drop(modern);
+
+    let legacy = TestServer::start(&route("1.0"));
+    sendmail(&legacy, "app@example.test", "x@remote.test", "over TLS 1.0");
+    let got = peer.wait_for(1, Duration::from_secs(30));
+    assert!(got[0].data.contains("over TLS 1.0"));
 }

@@ -54,6 +54,10 @@ pub async fn probe(req: &ProbeRequest) -> ProbeReport {
         tls: req.dial.tls.mode,
         proxied: req.dial.proxy.is_some(),
         timeout_secs: req.timeout.as_secs().max(1),
+        legacy_tls: matches!(
+            req.dial.tls.min_version,
+            pillarbox_config::TlsVersion::Tls10 | pillarbox_config::TlsVersion::Tls11
+        ),
     };
     ProbeReport {
         protocol: req.protocol.name().to_string(),

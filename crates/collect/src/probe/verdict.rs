@@ -84,6 +84,8 @@ pub struct Context {
     pub tls: ClientTlsMode,
     pub proxied: bool,
     pub timeout_secs: u64,
+    /// TLS 1.0/1.1 were allowed for this test.
+    pub legacy_tls: bool,
 }
 
 fn tls_name(t: ClientTlsMode) -> &'static str {
@@ -92,6 +94,12 @@ fn tls_name(t: ClientTlsMode) -> &'static str {
         ClientTlsMode::Implicit => "implicit TLS",
         ClientTlsMode::StartTls => "STARTTLS",
     }
+}
+
+/// A handshake refused for its protocol version (rustls: the `protocol_version` alert,
+/// or a server that cannot do the versions offered).
+fn is_protocol_version(error: &str) -> bool {
+    error.contains("ProtocolVersion") || error.contains("protocol version")
 }
 
 /// The verdict line: what happened and what to change.
@@ -125,6 +133,11 @@ pub fn verdict(ctx: &Context, failure: Option<&Failure>) -> String {
         }
         Failure::Proxy(e) => format!(
             "the proxy did not open the tunnel ({e}): check the proxy settings and that it may reach the server"
+        ),
+        Failure::TlsHandshake(e) if !ctx.legacy_tls && is_protocol_version(e) => format!(
+            "the server speaks only a TLS version older than 1.2 ({e}): if you must reach it, \
+             allow old versions with --tls-versions 1.0 (or 1.1); they are weak, so prefer \
+             asking its administrator to upgrade"
         ),
         Failure::TlsHandshake(e) if ctx.tls == ClientTlsMode::Implicit && p != tls_port => format!(
             "port {p} does not speak TLS from the first byte ({e}): you chose implicit TLS; use --tls starttls (or the implicit-TLS port {tls_port})"
@@ -189,6 +202,7 @@ mod tests {
             tls,
             proxied: false,
             timeout_secs: 5,
+            legacy_tls: false,
         }
     }
 
@@ -227,6 +241,13 @@ mod tests {
                 ctx(Imap, 993, Implicit),
                 Some(Failure::TlsHandshake("no common version".into())),
                 "check the allowed TLS versions",
+            ),
+            (
+                ctx(Pop3, 995, Implicit),
+                Some(Failure::TlsHandshake(
+                    "received fatal alert: ProtocolVersion".into(),
+                )),
+                "allow old versions with --tls-versions 1.0",
             ),
             (
                 ctx(Pop3, 110, StartTls),

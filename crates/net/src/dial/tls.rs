@@ -149,6 +149,20 @@ pub async fn upgrade_tls_reporting(
     server_name: &str,
     tls: &ClientTls,
 ) -> Result<(BoxedStream, TlsReport), (DialError, Option<CertSummary>)> {
+    if matches!(
+        tls.min_version,
+        pillarbox_config::TlsVersion::Tls10 | pillarbox_config::TlsVersion::Tls11
+    ) {
+        #[cfg(feature = "legacy-tls")]
+        return super::legacy::upgrade(stream, server_name, tls).await;
+        #[cfg(not(feature = "legacy-tls"))]
+        return Err((
+            DialError::TlsConfig(crate::tls::client::ClientTlsError::new(
+                "TLS 1.0 and 1.1 need a build with the legacy-tls feature".into(),
+            )),
+            None,
+        ));
+    }
     let (connector, outcome) = tls.connector().map_err(|e| (e.into(), None))?;
     let bare = server_name.trim_start_matches('[').trim_end_matches(']');
     let name = ServerName::try_from(bare.to_string()).map_err(|_| {

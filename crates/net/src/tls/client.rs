@@ -30,7 +30,8 @@ pub enum ClientTlsMode {
 #[derive(Debug, Clone)]
 pub struct ClientTls {
     pub mode: ClientTlsMode,
-    /// Lowest version allowed (rustls offers 1.2 and 1.3).
+    /// Lowest version allowed: 1.2 and 1.3 through rustls; 1.0 and 1.1 (old servers)
+    /// through OpenSSL when built with the `legacy-tls` feature.
     pub min_version: TlsVersion,
     /// Abort when the server certificate does not verify.
     pub verify: bool,
@@ -62,6 +63,12 @@ pub struct VerifyOutcome {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ClientTlsError(String);
+
+impl ClientTlsError {
+    pub(crate) fn new(reason: String) -> ClientTlsError {
+        ClientTlsError(reason)
+    }
+}
 
 impl ClientTls {
     /// Builds a connector and the cell where the verification outcome will be recorded.

@@ -348,6 +348,60 @@ impl OAuthServer {
     }
 }
 
+/// stunnel as an old server's TLS: TLS 1.0 only (security level 0), implicit TLS on
+/// `port`, in front of the plaintext `target` port; a [`Proxy`] so it stops on drop.
+pub fn legacy_tls_front(target: u16) -> Proxy {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(d.join("key.pem"))
+        .arg("-out")
+        .arg(d.join("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(ok.success());
+    let port = free_port();
+    let conf = d.join("stunnel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\npid =\noutput = {0}/stunnel.log\n[legacy]\naccept = 127.0.0.1:{port}\n\
+             connect = 127.0.0.1:{target}\ncert = {0}/cert.pem\nkey = {0}/key.pem\n\
+             sslVersionMin = TLSv1\nsslVersionMax = TLSv1\nciphers = DEFAULT:@SECLEVEL=0\nsecurityLevel = 0\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("stunnel4")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("stunnel4 is installed");
+    wait_listening(port, "stunnel");
+    Proxy {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
 /// A proxy process, killed on drop.
 pub struct Proxy {
     child: Child,
