@@ -716,3 +716,58 @@ p.quit()
         );
     }
 }
+
+/// Retrieves message 1 whole and message 2's headers, then QUITs; prints the EXPIRE
+/// capability line.
+const RETR_ONE_TOP_TWO: &str = r#"
+p = login(sys.argv[1])
+print([c for c in p.capa() if c == "EXPIRE"], p.capa().get("EXPIRE"))
+p.retr(1)
+p.top(2, 0)
+print(p.quit().decode())
+"#;
+
+/// The EXPIRE policy (RFC 2449 §6.7) is enforced, not only advertised: with 0, a
+/// message RETR sent is deleted at QUIT (TOP is not a retrieval); with 3 days, it stays
+/// until three days after its retrieval, then the server's maintenance removes it.
+#[test]
+fn expire_policy_is_enforced_at_quit_or_days_later() {
+    let two = [msg("first", "1\r\n"), msg("second", "2\r\n")];
+    let two: Vec<&[u8]> = two.iter().map(Vec::as_slice).collect();
+
+    let p = Pop3Server::start(&format!("{NETWORK}\n[pop3]\nexpire_days = 0\n"));
+    p.deliver("bob@example.test", &two);
+    let out = python_ok(&format!("{POPLIB_COMMON}{RETR_ONE_TOP_TWO}"), &[&p.pop3()]);
+    assert!(out.contains("['0']"), "EXPIRE 0 advertised: {out}");
+    let left = inbox(&p.s.data_dir(), "bob@example.test");
+    assert_eq!(left.len(), 1, "{out}");
+    assert!(String::from_utf8_lossy(&left[0]).contains("Subject: second"));
+    drop(p);
+
+    let config = format!("{NETWORK}\n[pop3]\nexpire_days = 3\n");
+    let p = Pop3Server::start(&config);
+    p.deliver("bob@example.test", &two);
+    let out = python_ok(&format!("{POPLIB_COMMON}{RETR_ONE_TOP_TWO}"), &[&p.pop3()]);
+    assert!(out.contains("['3']"), "EXPIRE 3 advertised: {out}");
+    assert_eq!(p.inbox_len("bob@example.test"), 2, "kept for now");
+    // Three days pass: the retrieval time moves back, and the restarted server's
+    // maintenance pass (hourly, first at start) removes the message.
+    let dir = p.s.kill9();
+    let db = dir.path().join("data/pillarbox.db");
+    python_ok(
+        "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n\
+         c.execute('UPDATE pop3_retrieved SET retrieved_at = retrieved_at - 3 * 86400')\nc.commit()\n",
+        &[db.to_str().unwrap()],
+    );
+    let s = TestServer::start_in(dir, &format!("{}\n{config}", listen_any("127.0.0.1")));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while inbox(&s.data_dir(), "bob@example.test").len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the retrieved message was not expired"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left = inbox(&s.data_dir(), "bob@example.test");
+    assert!(String::from_utf8_lossy(&left[0]).contains("Subject: second"));
+}

@@ -44,6 +44,8 @@ pub struct Maildrop {
     uidvalidity: u32,
     messages: Vec<MaildropMessage>,
     deleted: Vec<bool>,
+    /// Sent whole by RETR in this session (for the EXPIRE policy).
+    retrieved: Vec<bool>,
     deleted_count: usize,
     deleted_octets: u64,
     total_octets: u64,
@@ -106,6 +108,7 @@ impl Maildrop {
             mailbox: inbox.id,
             uidvalidity: inbox.uidvalidity,
             deleted: vec![false; messages.len()],
+            retrieved: vec![false; messages.len()],
             messages,
             deleted_count: 0,
             deleted_octets: 0,
@@ -124,6 +127,7 @@ impl Maildrop {
             mailbox,
             uidvalidity,
             deleted: vec![false; messages.len()],
+            retrieved: vec![false; messages.len()],
             messages,
             deleted_count: 0,
             deleted_octets: 0,
@@ -195,6 +199,23 @@ impl Maildrop {
         self.deleted.iter_mut().for_each(|d| *d = false);
         self.deleted_count = 0;
         self.deleted_octets = 0;
+    }
+
+    /// RETR sent `msg` whole.
+    pub fn mark_retrieved(&mut self, msg: u32) {
+        if let Ok(i) = self.index(msg) {
+            self.retrieved[i] = true;
+        }
+    }
+
+    /// UIDs of the messages retrieved in this session and not marked deleted.
+    pub fn retrieved_kept_uids(&self) -> Vec<u32> {
+        self.messages
+            .iter()
+            .zip(self.retrieved.iter().zip(&self.deleted))
+            .filter(|(_, (r, d))| **r && !**d)
+            .map(|(m, _)| m.uid)
+            .collect()
     }
 
     /// UIDs of the messages marked deleted, for the UPDATE state.
@@ -405,6 +426,10 @@ mod tests {
         let live: Vec<usize> = d.live().map(|(n, _)| n).collect();
         assert_eq!(live, vec![1, 3]);
         assert_eq!(d.deleted_uids(), vec![20]);
+        d.mark_retrieved(1);
+        d.mark_retrieved(2);
+        d.mark_retrieved(9);
+        assert_eq!(d.retrieved_kept_uids(), vec![10], "20 is deleted");
         d.reset();
         assert_eq!(d.stat(), (3, 600));
         assert!(d.deleted_uids().is_empty());

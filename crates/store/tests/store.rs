@@ -72,7 +72,23 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
     let versions: i64 = db
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
+    drop(s);
+
+    // A database left by a version that knew only migration 1 is brought up to date.
+    db.execute_batch("DROP TABLE pop3_retrieved; DELETE FROM schema_migrations WHERE version = 2;")
+        .unwrap();
+    let s = Store::open(dir.path(), Role::Tool).unwrap();
+    assert_eq!(s.domain_list().await.unwrap().len(), 1);
+    let (versions, table): (i64, i64) = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM schema_migrations), \
+             (SELECT COUNT(*) FROM sqlite_master WHERE name = 'pop3_retrieved')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((versions, table), (2, 1));
 }
 
 #[tokio::test]

@@ -89,7 +89,9 @@ pub struct Pop3Section {
     pub max_errors: u32,
     /// Advertised LOGIN-DELAY (RFC 2449), if any; enforced between logins.
     pub login_delay: Option<Seconds>,
-    /// Advertised EXPIRE policy in days (RFC 2449); absent means "NEVER".
+    /// EXPIRE policy in days (RFC 2449 §6.7), advertised and enforced: messages POP3
+    /// retrieved and left on the server are removed this many days later (0: at the
+    /// end of the session that retrieved them); absent means "NEVER".
     pub expire_days: Option<u32>,
     /// Offer APOP (off: it needs plaintext-equivalent passwords).
     pub apop: bool,

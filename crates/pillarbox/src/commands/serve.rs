@@ -105,7 +105,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         )
         .spawn(shutdown.token())
     });
-    spawn_maintenance(store.clone());
+    spawn_maintenance(store.clone(), config.pop3.expire_days);
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
     signals.wait(&tls).await;
@@ -156,12 +156,26 @@ impl Signals {
     }
 }
 
-/// Hourly garbage collection of unreferenced blobs.
-fn spawn_maintenance(store: Store) {
+/// Hourly, starting now: the POP3 EXPIRE policy (messages POP3 retrieved `expire_days`
+/// ago are removed) and garbage collection of unreferenced blobs.
+fn spawn_maintenance(store: Store, pop3_expire_days: Option<u32>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if let Some(days) = pop3_expire_days.filter(|d| *d > 0) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                match store.pop3_expire(now - i64::from(days) * 86_400).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(removed = n, days, "POP3 EXPIRE: retrieved messages removed")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "POP3 EXPIRE pass failed"),
+                }
+            }
             match store.collect_garbage(Duration::from_secs(3600)).await {
                 Ok(r) => tracing::debug!(?r, "garbage collection"),
                 Err(e) => tracing::warn!(error = %e, "garbage collection failed"),

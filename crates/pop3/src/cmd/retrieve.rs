@@ -91,6 +91,9 @@ async fn send(
         }
     }
     enc.finish(s.io.out());
+    if is_retr {
+        t.maildrop.mark_retrieved(msg);
+    }
     Next::Stay(State::Transaction(t))
 }
 

@@ -201,6 +201,39 @@ impl Store {
         Ok(r)
     }
 
+    /// Records that POP3 retrieved `uids` of `mailbox` at `at` and left them on the
+    /// server (the EXPIRE policy counts from the first retrieval).
+    pub async fn pop3_mark_retrieved(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<u32>,
+        at: i64,
+    ) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .writer
+            .write(move |t| sqlite::pop3::mark_retrieved(t, mailbox, &uids, at))
+            .await
+    }
+
+    /// The EXPIRE policy: expunges every message POP3 retrieved at or before `before`
+    /// (IMAP sessions see the expunges). Returns how many were removed.
+    pub async fn pop3_expire(&self, before: i64) -> Result<usize> {
+        let changed = self
+            .inner
+            .writer
+            .write(move |t| sqlite::pop3::expire(t, before))
+            .await?;
+        let mut removed = 0;
+        for (mailbox, uids) in changed {
+            removed += uids.len();
+            self.announce_mailbox(mailbox).await?;
+        }
+        Ok(removed)
+    }
+
     /// Copies entries to another mailbox of the same account.
     pub async fn copy(
         &self,

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
 
 const V1: &str = r#"
 -- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
@@ -198,6 +198,18 @@ CREATE TABLE collection_seen (
     collected_at    INTEGER NOT NULL,
     PRIMARY KEY (collection_id, remote_key)
 ) WITHOUT ROWID;
+"#;
+
+/// When POP3 first retrieved a message (RETR), for the EXPIRE policy (RFC 2449 §6.7).
+/// Rows whose entry is gone are swept by the expiry pass.
+const V2: &str = r#"
+CREATE TABLE pop3_retrieved (
+    mailbox_id      INTEGER NOT NULL,
+    uid             INTEGER NOT NULL,
+    retrieved_at    INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX pop3_retrieved_at ON pop3_retrieved (retrieved_at);
 "#;
 
 /// Brings the database to the newest schema version.

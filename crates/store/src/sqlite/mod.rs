@@ -16,6 +16,7 @@ pub(crate) mod imap;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
 mod migrations;
+pub(crate) mod pop3;
 pub(crate) mod queue;
 mod readers;
 mod writer;
