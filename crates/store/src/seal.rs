@@ -180,6 +180,8 @@ fn create_key(path: &Path, rng: &SystemRandom) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    // A leftover of a crashed process that had the same id.
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -47,6 +47,13 @@ pub(crate) async fn upgrade(
     builder
         .set_min_proto_version(Some(min))
         .map_err(config_error)?;
+    // The system's roots as the rustls path sees them (a vendored OpenSSL does not know
+    // where this system keeps them), then the extra CA.
+    for der in rustls_native_certs::load_native_certs().certs {
+        if let Ok(cert) = openssl::x509::X509::from_der(der.as_ref()) {
+            let _ = builder.cert_store_mut().add_cert(cert);
+        }
+    }
     if let Some(ca) = &tls.extra_ca {
         builder.set_ca_file(ca).map_err(config_error)?;
     }
