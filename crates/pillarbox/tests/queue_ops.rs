@@ -127,8 +127,23 @@ fn kill_9_during_deliveries_loses_nothing() {
         before < n,
         "the kill came too late to test anything ({before} of {n} delivered)"
     );
-    let _s2 = TestServer::start_in(dir, &config(peer.addr.port(), ""));
-    let got = peer.wait_for(n, Duration::from_secs(60));
+    let s2 = TestServer::start_in(dir, &config(peer.addr.port(), ""));
+    // Done when the restarted server's queue is empty: everything it owed went out
+    // (counting arrivals alone would stop early, as duplicates count too).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let queued: serde_json::Value =
+            serde_json::from_str(&ok(s2.cli(&["queue", "list", "--json"], None))).unwrap();
+        if queued.as_array().is_some_and(|a| a.is_empty()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {queued}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = peer.received();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for m in &got {
         let id = m
