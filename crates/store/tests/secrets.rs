@@ -189,6 +189,13 @@ async fn a_key_elsewhere_and_a_wrong_key() {
     // Another key: the store opens and works; the secrets say what is wrong.
     let store = Store::open_with(dir.path(), Role::Server, options("two.key")).unwrap();
     assert!(store.domain_get("example.test").await.unwrap().is_some());
+    // An account still logs in and receives mail; its smart-host password is left out.
+    let a = store
+        .account_get("alice@example.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.smarthost_password, None);
     let err = store.collection_get("isp").await.unwrap_err();
     assert!(matches!(err, StoreError::Secret(_)), "{err:?}");
     let text = err.to_string();

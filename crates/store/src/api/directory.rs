@@ -68,7 +68,7 @@ impl Store {
             .readers
             .read(move |c| sqlite::accounts::get(c, &address))
             .await?;
-        found.map(|a| self.unseal_account(a)).transpose()
+        Ok(found.map(|a| self.unseal_account(a)))
     }
 
     /// Looks an account up by id.
@@ -78,7 +78,7 @@ impl Store {
             .readers
             .read(move |c| sqlite::accounts::get_by_id(c, id))
             .await?;
-        found.map(|a| self.unseal_account(a)).transpose()
+        Ok(found.map(|a| self.unseal_account(a)))
     }
 
     /// Accounts, all or of one domain.
@@ -89,7 +89,7 @@ impl Store {
             .readers
             .read(move |c| sqlite::accounts::list(c, domain.as_deref()))
             .await?;
-        all.into_iter().map(|a| self.unseal_account(a)).collect()
+        Ok(all.into_iter().map(|a| self.unseal_account(a)).collect())
     }
 
     /// Changes the fields set in `update`.
@@ -107,16 +107,25 @@ impl Store {
             .writer
             .write(move |t| sqlite::accounts::update(t, id, &update))
             .await?;
-        self.unseal_account(account)
+        Ok(self.unseal_account(account))
     }
 
-    /// `a` with its stored secret opened.
-    fn unseal_account(&self, mut a: Account) -> Result<Account> {
-        a.smarthost_password = self
+    /// `a` with its stored secret opened. A secret that does not open (the key file
+    /// was replaced) is logged and left out: it must never keep the account from
+    /// logging in or receiving mail.
+    fn unseal_account(&self, mut a: Account) -> Account {
+        let stored = a.smarthost_password.take();
+        match self
             .inner
             .sealer
-            .open_opt(Column::SmarthostPassword, a.smarthost_password.as_deref())?;
-        Ok(a)
+            .open_opt(Column::SmarthostPassword, stored.as_deref())
+        {
+            Ok(p) => a.smarthost_password = p,
+            Err(e) => {
+                tracing::warn!(account = %a.address(), error = %e, "smart-host password unreadable")
+            }
+        }
+        a
     }
 
     /// Deletes an account and everything it owns.
@@ -190,9 +199,14 @@ impl Store {
                 if sqlite::domains::get(c, &d)?.is_none() {
                     return Ok(AddressLookup::default());
                 }
+                // Delivery needs no secrets: the smart-host password stays out.
+                let account = sqlite::accounts::get(c, &format!("{l}@{d}"))?.map(|mut a| {
+                    a.smarthost_password = None;
+                    a
+                });
                 Ok(AddressLookup {
                     local_domain: true,
-                    account: sqlite::accounts::get(c, &format!("{l}@{d}"))?,
+                    account,
                     aliases: sqlite::accounts::alias_targets(c, &l, &d)?,
                     catch_all: sqlite::accounts::alias_targets(c, "*", &d)?,
                 })
