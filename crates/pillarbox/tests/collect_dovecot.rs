@@ -441,17 +441,6 @@ fn delete_after_days_removes_only_what_was_collected_that_long_ago() {
 fn add_oauth2(l: &Local, oauth: &OAuthServer, name: &str, args: &[&str]) {
     let url = oauth.token_url();
     let mut all = vec![
-        "collect",
-        "add",
-        name,
-        "--owner",
-        "alice@example.test",
-        "--user",
-        USER,
-        "--address",
-        "remote@remote.test",
-        "--tls-verify",
-        "off",
         "--oauth-client-id",
         oauth.client_id,
         "--oauth-token-url",
@@ -459,7 +448,7 @@ fn add_oauth2(l: &Local, oauth: &OAuthServer, name: &str, args: &[&str]) {
         "--oauth-refresh-token-stdin",
     ];
     all.extend_from_slice(args);
-    ok(l.cli(&all, Some(&format!("{}\n", oauth.refresh_token))));
+    l.add_with(name, &all, &format!("{}\n", oauth.refresh_token));
 }
 
 /// OAuth2 collection end to end: the refresh token is exchanged at the token endpoint

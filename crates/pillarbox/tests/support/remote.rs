@@ -30,6 +30,33 @@ fn wait_listening(port: u16, what: &str) {
     }
 }
 
+/// A self-signed certificate for `localhost` in `dir` (`cert.pem`, `key.pem`).
+fn self_signed(dir: &Path) {
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(ok.success(), "openssl req failed");
+}
+
 /// A Dovecot serving IMAP and POP3 for `remote`/`secret`.
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
@@ -77,29 +104,7 @@ impl Dovecot {
             (0, 0)
         };
         let ssl = if tls {
-            let ok = Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-days",
-                    "30",
-                    "-subj",
-                    "/CN=localhost",
-                    "-keyout",
-                ])
-                .arg(d.join("key.pem"))
-                .arg("-out")
-                .arg(d.join("cert.pem"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("openssl is installed");
-            assert!(ok.success(), "openssl req failed");
+            self_signed(d);
             format!(
                 "ssl = yes\nssl_cert = <{0}/cert.pem\nssl_key = <{0}/key.pem\n",
                 d.display()
@@ -353,29 +358,7 @@ impl OAuthServer {
 pub fn legacy_tls_front(target: u16) -> Proxy {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-        ])
-        .arg(d.join("key.pem"))
-        .arg("-out")
-        .arg(d.join("cert.pem"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed");
-    assert!(ok.success());
+    self_signed(d);
     let port = free_port();
     let conf = d.join("stunnel.conf");
     std::fs::write(
@@ -624,6 +607,14 @@ impl Local {
     /// `collect add NAME --owner alice@example.test --user remote --address
     /// remote@remote.test --password-stdin ARGS` with the right password.
     pub fn add(&self, name: &str, args: &[&str]) -> String {
+        let mut all = vec!["--password-stdin"];
+        all.extend_from_slice(args);
+        self.add_with(name, &all, &format!("{PASSWORD}\n"))
+    }
+
+    /// `collect add NAME --owner alice@example.test --user remote --address
+    /// remote@remote.test --tls-verify off ARGS`, with `stdin` (the secrets ARGS read).
+    pub fn add_with(&self, name: &str, args: &[&str], stdin: &str) -> String {
         let mut all = vec![
             "collect",
             "add",
@@ -634,12 +625,11 @@ impl Local {
             USER,
             "--address",
             "remote@remote.test",
-            "--password-stdin",
             "--tls-verify",
             "off",
         ];
         all.extend_from_slice(args);
-        super::ok(self.cli(&all, Some(&format!("{PASSWORD}\n"))))
+        super::ok(self.cli(&all, Some(stdin)))
     }
 
     /// `collect run NAME`, asserting success; returns stdout.
