@@ -304,7 +304,8 @@ fn push_remote(remote: &mut Vec<QueuedRecipient>, r: &Recipient, address: &str) 
     });
 }
 
-fn now() -> i64 {
+/// Current time in seconds since the Unix epoch (arrival times, notices).
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

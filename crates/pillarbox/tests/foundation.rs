@@ -58,34 +58,6 @@ fn served_cert(port: u16) -> String {
     )
 }
 
-fn make_cert(dir: &std::path::Path, cn: &str) -> String {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-        ])
-        .args(["-subj", &format!("/CN={cn}")])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(dir.join("cert.pem")).unwrap()
-}
-
 fn normalise(pem: &str) -> String {
     pem.lines()
         .filter(|l| !l.starts_with("-----"))
@@ -95,7 +67,7 @@ fn normalise(pem: &str) -> String {
 #[test]
 fn sighup_reloads_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let first = make_cert(dir.path(), "first.example");
+    let first = support::self_signed(dir.path(), "first.example");
     let s = TestServer::start_in(
         dir,
         &format!(
@@ -105,7 +77,7 @@ fn sighup_reloads_the_certificate() {
     );
     let port = s.addr("submissions").port();
     assert_eq!(normalise(&served_cert(port)), normalise(&first));
-    let second = make_cert(s.dir.path(), "second.example");
+    let second = support::self_signed(s.dir.path(), "second.example");
     s.signal("HUP");
     assert!(
         s.wait_log("certificate reloaded", Duration::from_secs(10))

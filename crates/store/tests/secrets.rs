@@ -140,9 +140,11 @@ async fn plaintext_from_before_is_sealed_when_the_store_opens() {
         let store = Store::open(dir.path(), Role::Server).unwrap();
         populate(&store).await;
     }
-    // As an earlier version left it: plaintext.
+    // As an earlier version left it: plaintext, and no record of a sealing pass.
     {
         let c = rusqlite::Connection::open(dir.path().join("pillarbox.db")).unwrap();
+        c.execute("DELETE FROM counters WHERE name = 'secrets_sealed'", [])
+            .unwrap();
         c.execute(
             "UPDATE collection_accounts SET remote_secret = 'old-plain', secrets = NULL",
             [],

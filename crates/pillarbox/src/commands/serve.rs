@@ -164,11 +164,8 @@ fn spawn_maintenance(store: Store, pop3_expire_days: Option<u32>) {
         loop {
             tick.tick().await;
             if let Some(days) = pop3_expire_days.filter(|d| *d > 0) {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                match store.pop3_expire(now - i64::from(days) * 86_400).await {
+                let age = Duration::from_secs(u64::from(days) * 86_400);
+                match store.pop3_expire(age).await {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(removed = n, days, "POP3 EXPIRE: retrieved messages removed")

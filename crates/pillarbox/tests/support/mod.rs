@@ -14,6 +14,36 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// A self-signed certificate for `cn` in `dir` (`cert.pem`, `key.pem`, made by
+/// openssl); returns the certificate's PEM.
+pub fn self_signed(dir: &Path, cn: &str) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "30",
+        ])
+        .args(["-subj", &format!("/CN={cn}")])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("cert.pem")).unwrap()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pillarbox")
 }

@@ -30,33 +30,6 @@ fn wait_listening(port: u16, what: &str) {
     }
 }
 
-/// A self-signed certificate for `localhost` in `dir` (`cert.pem`, `key.pem`).
-fn self_signed(dir: &Path) {
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-        ])
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed");
-    assert!(ok.success(), "openssl req failed");
-}
-
 /// A Dovecot serving IMAP and POP3 for `remote`/`secret`.
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
@@ -104,7 +77,7 @@ impl Dovecot {
             (0, 0)
         };
         let ssl = if tls {
-            self_signed(d);
+            super::self_signed(d, "localhost");
             format!(
                 "ssl = yes\nssl_cert = <{0}/cert.pem\nssl_key = <{0}/key.pem\n",
                 d.display()
@@ -358,7 +331,7 @@ impl OAuthServer {
 pub fn legacy_tls_front(target: u16) -> Proxy {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    self_signed(d);
+    super::self_signed(d, "localhost");
     let port = free_port();
     let conf = d.join("stunnel.conf");
     std::fs::write(

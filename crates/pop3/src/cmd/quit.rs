@@ -39,17 +39,12 @@ pub(crate) async fn update(s: &mut Session, t: Transaction) {
             }
         }
     };
-    if matches!(expire, Some(days) if days > 0) && !retrieved.is_empty() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        if let Err(e) = store
-            .pop3_mark_retrieved(t.maildrop.mailbox(), retrieved, now)
+    if matches!(expire, Some(days) if days > 0)
+        && let Err(e) = store
+            .pop3_mark_retrieved(t.maildrop.mailbox(), retrieved)
             .await
-        {
-            tracing::warn!(user = %t.account.address(), error = %e, "cannot record POP3 retrievals");
-        }
+    {
+        tracing::warn!(user = %t.account.address(), error = %e, "cannot record POP3 retrievals");
     }
     // Release the maildrop before the goodbye goes out.
     drop(t);

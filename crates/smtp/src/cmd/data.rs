@@ -300,10 +300,7 @@ async fn notify_failed(s: &Session, tx: &Transaction, raw: &[u8], outcomes: &[Re
     if failed.is_empty() {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = pillarbox_delivery::now();
     let settings = &s.svc.settings;
     let input = DsnInput {
         kind: DsnKind::Failure,

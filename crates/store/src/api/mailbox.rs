@@ -201,26 +201,22 @@ impl Store {
         Ok(r)
     }
 
-    /// Records that POP3 retrieved `uids` of `mailbox` at `at` and left them on the
-    /// server (the EXPIRE policy counts from the first retrieval).
-    pub async fn pop3_mark_retrieved(
-        &self,
-        mailbox: MailboxId,
-        uids: Vec<u32>,
-        at: i64,
-    ) -> Result<()> {
+    /// Records that POP3 retrieved `uids` of `mailbox` now and left them on the server
+    /// (the EXPIRE policy counts from the first retrieval).
+    pub async fn pop3_mark_retrieved(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<()> {
         if uids.is_empty() {
             return Ok(());
         }
         self.inner
             .writer
-            .write(move |t| sqlite::pop3::mark_retrieved(t, mailbox, &uids, at))
+            .write(move |t| sqlite::pop3::mark_retrieved(t, mailbox, &uids, sqlite::now()))
             .await
     }
 
-    /// The EXPIRE policy: expunges every message POP3 retrieved at or before `before`
+    /// The EXPIRE policy: expunges every message POP3 retrieved at least `age` ago
     /// (IMAP sessions see the expunges). Returns how many were removed.
-    pub async fn pop3_expire(&self, before: i64) -> Result<usize> {
+    pub async fn pop3_expire(&self, age: std::time::Duration) -> Result<usize> {
+        let before = sqlite::now() - age.as_secs() as i64;
         let changed = self
             .inner
             .writer

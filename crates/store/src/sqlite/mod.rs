@@ -61,8 +61,18 @@ pub(crate) fn open(path: &Path, readers: usize, sealer: &Sealer) -> Result<(Writ
     Ok((writer, readers))
 }
 
-/// Seals secrets stored in plaintext (by a version before sealing), in one transaction.
+/// Seals secrets stored in plaintext (by a version before sealing), in one transaction,
+/// once per database: every later write goes through the sealer, so a marker in
+/// `counters` says the pass is done and later opens skip it.
 fn seal_plaintext_secrets(conn: &mut Connection, sealer: &Sealer) -> Result<()> {
+    let done: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM counters WHERE name = 'secrets_sealed')",
+        [],
+        |r| r.get(0),
+    )?;
+    if done {
+        return Ok(());
+    }
     // The plaintext a row held is zeroed, not left in the page's free space.
     conn.pragma_update(None, "secure_delete", "ON")?;
     let t = conn.transaction()?;
@@ -84,6 +94,10 @@ fn seal_plaintext_secrets(conn: &mut Connection, sealer: &Sealer) -> Result<()> 
             sealed += 1;
         }
     }
+    t.execute(
+        "INSERT OR IGNORE INTO counters (name, value) VALUES ('secrets_sealed', 1)",
+        [],
+    )?;
     t.commit()?;
     conn.pragma_update(None, "secure_delete", "OFF")?;
     if sealed > 0 {
