@@ -2,7 +2,8 @@
 //! hosts (MX lookup or the smart host), logs in with the right credentials (the route's,
 //! the sending account's own, or an OAuth2 token; POP-before-SMTP first when asked),
 //! connects once and sends every message of the group, honouring the route's rate
-//! limit, and reports one [`Attempt`] per recipient. Decides nothing about retries.
+//! limit, and reports one [`Attempt`] per recipient as soon as its message is done.
+//! Decides nothing about retries.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,33 +77,31 @@ fn classify(reply: &Reply, host: &str) -> Attempt {
     }
 }
 
-/// Delivers a group; returns one attempt per item, in order.
+/// Delivers a group, handing each message's items with their attempts (one per item,
+/// in order) to `settle` as soon as that message's outcome is known, so the caller can
+/// record it while the connection goes on with the next message.
 pub(crate) async fn deliver_group(
     inner: &Inner,
     route: &Route,
     items: &[QueueItem],
-) -> Vec<Attempt> {
+    settle: &mut impl FnMut(&[QueueItem], Vec<Attempt>),
+) {
     let Some(first) = items.first() else {
-        return Vec::new();
+        return;
     };
     let hosts = match destinations(inner, route, &first.domain).await {
         Ok(h) => h,
-        Err(a) => return all(items, a),
+        Err(a) => return settle(items, all(items, a)),
     };
     let mut config = match client_config(inner, route, first).await {
         Ok(c) => c,
-        Err(error) => return all(items, Attempt::Temporary { error, host: None }),
+        Err(error) => return settle(items, all(items, Attempt::Temporary { error, host: None })),
     };
     if let Some(pop) = &route.config.pop_before_smtp
         && let Err(error) = crate::popbefore::login(pop, route).await
     {
-        return all(
-            items,
-            Attempt::Temporary {
-                error: format!("POP-before-SMTP login failed: {error}"),
-                host: None,
-            },
-        );
+        let error = format!("POP-before-SMTP login failed: {error}");
+        return settle(items, all(items, Attempt::Temporary { error, host: None }));
     }
     if route.is_direct()
         && inner
@@ -120,10 +119,9 @@ pub(crate) async fn deliver_group(
                 // The server refused the token: fetch a fresh one next time.
                 inner.transport.oauth.invalidate(route.name());
             }
-            return all(items, a);
+            return settle(items, all(items, a));
         }
     };
-    let mut out: Vec<Attempt> = Vec::with_capacity(items.len());
     let mut start = 0;
     while start < items.len() {
         let end = items[start..]
@@ -134,21 +132,22 @@ pub(crate) async fn deliver_group(
         let message_items = &items[start..end];
         start = end;
         if !client.is_usable() {
-            out.extend(message_items.iter().map(|_| Attempt::Temporary {
+            let lost = Attempt::Temporary {
                 error: "connection lost earlier in the session".into(),
                 host: Some(host.clone()),
-            }));
+            };
+            settle(message_items, all(message_items, lost));
             continue;
         }
         if let Some(rate) = inner.rates.get(route.name()) {
             rate.acquire().await;
         }
-        out.extend(send_one(inner, &mut client, &host, message_items).await);
+        let attempts = send_one(inner, &mut client, &host, message_items).await;
+        settle(message_items, attempts);
     }
     if client.is_usable() {
         let _ = client.quit().await;
     }
-    out
 }
 
 /// Sends one message to its recipients in this group.

@@ -1,7 +1,7 @@
 //! The scheduler: wakes when the next recipient is due (or the store announces new
 //! work, or a delivery finishes), leases due recipients, groups them by route and
 //! destination, runs one delivery task per group within the concurrency limits, and
-//! records the results with their notices.
+//! records each message's results with their notices as soon as they are known.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -243,9 +243,21 @@ fn split_by_message(items: Vec<QueueItem>, per_conn: usize) -> Vec<Vec<QueueItem
     chunks
 }
 
-/// Delivers one group and records the outcome with its notices.
+/// Delivers one group, recording each message's outcome with its notices as soon as
+/// the remote has answered for it, while the connection goes on with the next message:
+/// a crash repeats only the messages in flight, not the whole batch.
 async fn run_group(inner: &Arc<Inner>, route: &Route, items: Vec<QueueItem>) {
-    let attempts = deliver::deliver_group(inner, route, &items).await;
+    let mut settling = tokio::task::JoinSet::new();
+    let mut record = |done: &[QueueItem], attempts: Vec<Attempt>| {
+        let (inner, done) = (inner.clone(), done.to_vec());
+        settling.spawn(async move { settle(&inner, &done, attempts).await });
+    };
+    deliver::deliver_group(inner, route, &items, &mut record).await;
+    while settling.join_next().await.is_some() {}
+}
+
+/// Records one message's attempts (retry, expiry, delivered) and sends its notices.
+async fn settle(inner: &Inner, items: &[QueueItem], attempts: Vec<Attempt>) {
     let now = inner.clock.now();
     let mut results = Vec::with_capacity(items.len());
     let mut notices: Vec<Notice> = Vec::new();
