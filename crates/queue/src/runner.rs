@@ -247,13 +247,30 @@ fn split_by_message(items: Vec<QueueItem>, per_conn: usize) -> Vec<Vec<QueueItem
 /// the remote has answered for it, while the connection goes on with the next message:
 /// a crash repeats only the messages in flight, not the whole batch.
 async fn run_group(inner: &Arc<Inner>, route: &Route, items: Vec<QueueItem>) {
-    let mut settling = tokio::task::JoinSet::new();
+    // One recorder per group takes whatever messages finished since its last commit
+    // and records them together: one write per commit instead of one per message.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Vec<QueueItem>, Vec<Attempt>)>();
+    let recorder = {
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            while let Some((mut done, mut attempts)) = rx.recv().await {
+                while let Ok((more, more_attempts)) = rx.try_recv() {
+                    done.extend(more);
+                    attempts.extend(more_attempts);
+                }
+                settle(&inner, &done, attempts).await;
+            }
+        })
+    };
     let mut record = |done: &[QueueItem], attempts: Vec<Attempt>| {
-        let (inner, done) = (inner.clone(), done.to_vec());
-        settling.spawn(async move { settle(&inner, &done, attempts).await });
+        // The recorder lives until the sender is dropped below.
+        let _ = tx.send((done.to_vec(), attempts));
     };
     deliver::deliver_group(inner, route, &items, &mut record).await;
-    while settling.join_next().await.is_some() {}
+    drop(tx);
+    if let Err(e) = recorder.await {
+        tracing::error!(error = %e, "queue: recording delivery results failed; they will be retried");
+    }
 }
 
 /// Records one message's attempts (retry, expiry, delivered) and sends its notices.
