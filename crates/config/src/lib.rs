@@ -53,6 +53,8 @@ pub struct Config {
     pub store: StoreSection,
     /// Mail collection (MultiPOP) settings.
     pub collect: CollectSection,
+    /// The client settings profile served to mail clients (autoconfig).
+    pub clients: ClientsSection,
 }
 
 impl Config {
@@ -123,6 +125,7 @@ impl Config {
         }
         self.validate_queue()?;
         self.collect.check()?;
+        self.clients.check()?;
         if self.queue.retry_intervals.is_empty() {
             return Err((
                 "queue.retry_intervals".into(),

@@ -86,6 +86,34 @@ pub enum DomainCommand {
     },
     /// Remove a local domain (it must have no accounts).
     Remove { name: String },
+    /// What mail clients of a domain are told (`[clients]`), in a client's format, or
+    /// the DNS records that point clients here.
+    Clients {
+        name: String,
+        #[arg(long, value_enum, default_value = "summary")]
+        format: ClientsFormat,
+        /// The address for autodiscover and mobileconfig (default: user@DOMAIN).
+        #[arg(long)]
+        address: Option<String>,
+        /// The host serving autoconfig, for the dns format (default: server.hostname).
+        #[arg(long)]
+        http_host: Option<String>,
+    },
+}
+
+/// `domain clients --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientsFormat {
+    /// One line per server.
+    Summary,
+    /// Zone-file records: RFC 6186 SRV, autoconfig and autodiscover names.
+    Dns,
+    /// Thunderbird autoconfig XML.
+    Autoconfig,
+    /// Outlook autodiscover XML.
+    Autodiscover,
+    /// Apple configuration profile.
+    Mobileconfig,
 }
 
 /// `on` or `off`.

@@ -8,6 +8,7 @@ use pillarbox_imap::{ImapService, ImapSettings};
 use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
+use pillarbox_web::{WebService, WebSettings};
 use tokio::net::TcpListener;
 
 /// Everything the services share, built once at start-up.
@@ -23,6 +24,8 @@ pub struct ServiceContext {
     pub pop3: Pop3Service,
     /// The one IMAP service, shared by the imap and imaps listeners.
     pub imap: ImapService,
+    /// The HTTP service (client autoconfig), shared by the http and https listeners.
+    pub web: WebService,
 }
 
 impl ServiceContext {
@@ -49,8 +52,16 @@ impl ServiceContext {
                 trusted: config.network.trusted.clone(),
                 tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
             },
-            directory,
+            directory.clone(),
             Some(tls.clone()),
+        );
+        let web = WebService::new(
+            WebSettings {
+                clients: config.clients.clone(),
+                hostname: config.server.hostname.clone(),
+                listen: config.listen.clone(),
+            },
+            directory.store().clone(),
         );
         Self {
             config,
@@ -59,6 +70,7 @@ impl ServiceContext {
             accept,
             pop3,
             imap,
+            web,
         }
     }
 }
@@ -73,9 +85,8 @@ pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext)
         "pop3s" => pop3(listener, ctx, TlsMode::Implicit),
         "imap" => imap(listener, ctx, TlsMode::Plain),
         "imaps" => imap(listener, ctx, TlsMode::Implicit),
-        "http" => {
-            tracing::warn!(service, address = ?listener.local_addr().ok(), "service not available in this build yet");
-        }
+        "http" => http(listener, ctx, TlsMode::Plain),
+        "https" => http(listener, ctx, TlsMode::Implicit),
         other => bail!("unknown service {other}"),
     }
     Ok(())
@@ -141,6 +152,27 @@ fn imap(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
         },
         tls,
         refusal: pillarbox_imap::REFUSAL,
+    };
+    tokio::spawn(pillarbox_net::serve(
+        listener,
+        spec,
+        ctx.accept.clone(),
+        move |conn| {
+            let svc = svc.clone();
+            async move { svc.handle(conn).await }
+        },
+    ));
+}
+
+fn http(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
+    let svc = ctx.web.clone();
+    let spec = ListenerSpec {
+        service: match tls {
+            TlsMode::Plain => "http",
+            TlsMode::Implicit => "https",
+        },
+        tls,
+        refusal: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     };
     tokio::spawn(pillarbox_net::serve(
         listener,

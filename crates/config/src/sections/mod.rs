@@ -1,10 +1,12 @@
 //! The sections of the configuration file, each with its defaults. A missing section or
 //! key takes its default, so an empty file (or none) is a working configuration.
 
+mod clients;
 mod collect;
 mod protocols;
 mod queue;
 
+pub use clients::*;
 pub use collect::*;
 pub use protocols::*;
 pub use queue::*;
@@ -70,9 +72,13 @@ pub struct ListenSection {
     /// POP3 over implicit TLS.
     #[serde(deserialize_with = "socket_addrs")]
     pub pop3s: Vec<SocketAddr>,
-    /// Admin API, web console and client autoconfig.
+    /// Client autoconfig (and later the admin API and web console), plain HTTP.
     #[serde(deserialize_with = "socket_addrs")]
     pub http: Vec<SocketAddr>,
+    /// The same over implicit TLS (port 443 in production; Outlook asks only over
+    /// HTTPS). Off unless configured.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub https: Vec<SocketAddr>,
 }
 
 fn local(port: u16) -> Vec<SocketAddr> {
@@ -90,6 +96,7 @@ impl Default for ListenSection {
             pop3: local(2110),
             pop3s: local(2995),
             http: local(8080),
+            https: Vec::new(),
         }
     }
 }

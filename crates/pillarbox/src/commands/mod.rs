@@ -41,7 +41,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sendmail { args } => sendmail::run(cli.config.as_deref(), &args).await,
         Command::Domain { command } => {
-            domain::run(command, &tool_directory(cli.config.as_deref())?).await
+            let config = load_config(cli.config.as_deref())?;
+            domain::run(command, &config, &directory_for(&config)?).await
         }
         Command::Account { command } => {
             account::run(command, &tool_directory(cli.config.as_deref())?).await
@@ -75,8 +76,12 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 
 /// Opens the store as a tool (beside a running server) and a directory over it.
 fn tool_directory(config: Option<&Path>) -> Result<Directory> {
-    let config = load_config(config)?;
-    let store = open_store(&config, Role::Tool).with_context(|| {
+    directory_for(&load_config(config)?)
+}
+
+/// The directory over the store of `config`, opened as a tool.
+fn directory_for(config: &Config) -> Result<Directory> {
+    let store = open_store(config, Role::Tool).with_context(|| {
         format!(
             "cannot open the data directory {}",
             config.server.data_dir.display()

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use pillarbox_config::{Config, LogFormat};
+use pillarbox_config::{Config, ListenSection, LogFormat};
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_directory::Directory;
 use pillarbox_net::{AcceptContext, ConnectionLimits, ServerTls, Shutdown};
@@ -19,17 +19,17 @@ use crate::logging;
 use crate::services::ServiceContext;
 
 /// The listeners, as (config key, addresses) in start-up order.
-fn listener_table(config: &Config) -> Vec<(&'static str, &Vec<SocketAddr>)> {
-    let l = &config.listen;
+fn listener_table(l: &mut ListenSection) -> Vec<(&'static str, &mut Vec<SocketAddr>)> {
     vec![
-        ("smtp", &l.smtp),
-        ("submission", &l.submission),
-        ("submissions", &l.submissions),
-        ("imap", &l.imap),
-        ("imaps", &l.imaps),
-        ("pop3", &l.pop3),
-        ("pop3s", &l.pop3s),
-        ("http", &l.http),
+        ("smtp", &mut l.smtp),
+        ("submission", &mut l.submission),
+        ("submissions", &mut l.submissions),
+        ("imap", &mut l.imap),
+        ("imaps", &mut l.imaps),
+        ("pop3", &mut l.pop3),
+        ("pop3s", &mut l.pop3s),
+        ("http", &mut l.http),
+        ("https", &mut l.https),
     ]
 }
 
@@ -67,22 +67,37 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         shutdown: shutdown.clone(),
         handshake_timeout: config.limits.tls_handshake_timeout.get(),
     };
-    let ctx = ServiceContext::new(
-        config.clone(),
-        DeliveryPipeline::new(directory),
-        tls.clone(),
-        accept,
-    );
-
-    for (service, addrs) in listener_table(&config) {
-        for addr in addrs {
+    // Bind everything first: the services are told the addresses actually bound (a
+    // port 0 becomes the port the system chose), which the client profiles publish.
+    let mut listeners = Vec::new();
+    let mut bound_listen = config.listen.clone();
+    for (service, addrs) in listener_table(&mut config.listen.clone()) {
+        for addr in addrs.iter() {
             let listener = TcpListener::bind(addr).await.with_context(|| {
                 format!("cannot listen on {addr} for {service} (listen.{service})")
             })?;
             let bound = listener.local_addr().unwrap_or(*addr);
-            crate::services::start(service, listener, &ctx)?;
-            tracing::info!(service, address = %bound, "listening");
+            listeners.push((service, listener, bound));
         }
+    }
+    for (service, addrs) in listener_table(&mut bound_listen) {
+        *addrs = listeners
+            .iter()
+            .filter(|(s, ..)| *s == service)
+            .map(|(.., bound)| *bound)
+            .collect();
+    }
+    let mut served = config.clone();
+    served.listen = bound_listen;
+    let ctx = ServiceContext::new(
+        served,
+        DeliveryPipeline::new(directory),
+        tls.clone(),
+        accept,
+    );
+    for (service, listener, bound) in listeners {
+        crate::services::start(service, listener, &ctx)?;
+        tracing::info!(service, address = %bound, "listening");
     }
     let queue = pillarbox_queue::OutboundQueue::new(
         ctx.pipeline.clone(),
