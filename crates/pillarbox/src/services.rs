@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_imap::{ImapService, ImapSettings};
-use pillarbox_net::{AcceptContext, ListenerSpec, ServerTls, TlsMode};
+use pillarbox_net::{AcceptContext, Connection, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
 use pillarbox_web::{WebService, WebSettings};
@@ -77,22 +77,48 @@ impl ServiceContext {
 
 /// Starts the accept loop for `service` on `listener`.
 pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext) -> Result<()> {
+    let tls = match service {
+        "submissions" | "imaps" | "pop3s" | "https" => TlsMode::Implicit,
+        _ => TlsMode::Plain,
+    };
+    let spec = |refusal| ListenerSpec {
+        service,
+        tls,
+        refusal,
+    };
     match service {
-        "smtp" => smtp(listener, ctx, ListenerKind::Mx, TlsMode::Plain),
-        "submission" => smtp(listener, ctx, ListenerKind::Submission, TlsMode::Plain),
-        "submissions" => smtp(listener, ctx, ListenerKind::Submissions, TlsMode::Implicit),
-        "pop3" => pop3(listener, ctx, TlsMode::Plain),
-        "pop3s" => pop3(listener, ctx, TlsMode::Implicit),
-        "imap" => imap(listener, ctx, TlsMode::Plain),
-        "imaps" => imap(listener, ctx, TlsMode::Implicit),
-        "http" => http(listener, ctx, TlsMode::Plain),
-        "https" => http(listener, ctx, TlsMode::Implicit),
+        "smtp" | "submission" | "submissions" => {
+            let kind = match service {
+                "smtp" => ListenerKind::Mx,
+                "submission" => ListenerKind::Submission,
+                _ => ListenerKind::Submissions,
+            };
+            let refusal = "421 4.7.0 Too many connections, try again later\r\n";
+            accept(listener, ctx, spec(refusal), smtp(ctx, kind, tls));
+        }
+        "pop3" | "pop3s" => accept(
+            listener,
+            ctx,
+            spec(pillarbox_pop3::REFUSAL),
+            ctx.pop3.clone(),
+        ),
+        "imap" | "imaps" => accept(
+            listener,
+            ctx,
+            spec(pillarbox_imap::REFUSAL),
+            ctx.imap.clone(),
+        ),
+        "http" | "https" => {
+            let refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            accept(listener, ctx, spec(refusal), ctx.web.clone());
+        }
         other => bail!("unknown service {other}"),
     }
     Ok(())
 }
 
-fn smtp(listener: TcpListener, ctx: &ServiceContext, kind: ListenerKind, tls: TlsMode) {
+/// The SMTP service of one listener kind (each listener has its own).
+fn smtp(ctx: &ServiceContext, kind: ListenerKind, tls: TlsMode) -> SmtpService {
     let settings = SmtpSettings {
         smtp: ctx.config.smtp.clone(),
         hostname: ctx.config.server.hostname.clone(),
@@ -101,86 +127,47 @@ fn smtp(listener: TcpListener, ctx: &ServiceContext, kind: ListenerKind, tls: Tl
         bounce_from: ctx.config.queue.bounce_sender(&ctx.config.server.hostname),
     };
     let starttls = (tls == TlsMode::Plain).then(|| ctx.tls.clone());
-    let svc = SmtpService::new(kind, settings, ctx.pipeline.clone(), starttls);
-    let spec = ListenerSpec {
-        service: match kind {
-            ListenerKind::Mx => "smtp",
-            ListenerKind::Submission => "submission",
-            ListenerKind::Submissions => "submissions",
-        },
-        tls,
-        refusal: "421 4.7.0 Too many connections, try again later\r\n",
-    };
-    tokio::spawn(pillarbox_net::serve(
-        listener,
-        spec,
-        ctx.accept.clone(),
-        move |conn| {
-            let svc = svc.clone();
-            async move { svc.handle(conn).await }
-        },
-    ));
+    SmtpService::new(kind, settings, ctx.pipeline.clone(), starttls)
 }
 
-fn pop3(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
-    let svc = ctx.pop3.clone();
-    let spec = ListenerSpec {
-        service: match tls {
-            TlsMode::Plain => "pop3",
-            TlsMode::Implicit => "pop3s",
-        },
-        tls,
-        refusal: pillarbox_pop3::REFUSAL,
-    };
-    tokio::spawn(pillarbox_net::serve(
-        listener,
-        spec,
-        ctx.accept.clone(),
-        move |conn| {
-            let svc = svc.clone();
-            async move { svc.handle(conn).await }
-        },
-    ));
+/// A protocol service: runs one accepted connection to its end.
+trait Session: Clone + Send + Sync + 'static {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send;
 }
 
-fn imap(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
-    let svc = ctx.imap.clone();
-    let spec = ListenerSpec {
-        service: match tls {
-            TlsMode::Plain => "imap",
-            TlsMode::Implicit => "imaps",
-        },
-        tls,
-        refusal: pillarbox_imap::REFUSAL,
-    };
-    tokio::spawn(pillarbox_net::serve(
-        listener,
-        spec,
-        ctx.accept.clone(),
-        move |conn| {
-            let svc = svc.clone();
-            async move { svc.handle(conn).await }
-        },
-    ));
+impl Session for SmtpService {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
 }
 
-fn http(listener: TcpListener, ctx: &ServiceContext, tls: TlsMode) {
-    let svc = ctx.web.clone();
-    let spec = ListenerSpec {
-        service: match tls {
-            TlsMode::Plain => "http",
-            TlsMode::Implicit => "https",
-        },
-        tls,
-        refusal: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-    };
+impl Session for Pop3Service {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
+}
+
+impl Session for ImapService {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
+}
+
+impl Session for WebService {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
+}
+
+/// Spawns the accept loop of `listener`, each connection run by `svc`.
+fn accept<S: Session>(listener: TcpListener, ctx: &ServiceContext, spec: ListenerSpec, svc: S) {
     tokio::spawn(pillarbox_net::serve(
         listener,
         spec,
         ctx.accept.clone(),
         move |conn| {
             let svc = svc.clone();
-            async move { svc.handle(conn).await }
+            async move { svc.run(conn).await }
         },
     ));
 }

@@ -61,38 +61,37 @@ impl Profile {
         if !c.enabled {
             return None;
         }
-        let host = |h: &str| {
-            if h.trim().is_empty() {
-                hostname.to_string()
-            } else {
-                h.trim().to_string()
+        // A server from its settings: host (empty: ours), port (0: the listener's for
+        // that security, else the standard one), security.
+        let server = |protocol, host: &str, port_setting, security, implicit, plain, login| {
+            let host = host.trim();
+            Server {
+                protocol,
+                host: if host.is_empty() { hostname } else { host }.to_string(),
+                port: port(port_setting, security, implicit, plain),
+                security,
+                login,
             }
         };
-        let mut incoming = vec![Server {
-            protocol: Protocol::Imap,
-            host: host(&c.imap_host),
-            port: port(
-                c.imap_port,
-                c.imap_security,
-                (&listen.imaps, 993),
-                (&listen.imap, 143),
-            ),
-            security: c.imap_security,
-            login: Login::Address,
-        }];
+        let mut incoming = vec![server(
+            Protocol::Imap,
+            &c.imap_host,
+            c.imap_port,
+            c.imap_security,
+            (&listen.imaps, 993),
+            (&listen.imap, 143),
+            Login::Address,
+        )];
         if c.pop3 {
-            incoming.push(Server {
-                protocol: Protocol::Pop3,
-                host: host(&c.pop3_host),
-                port: port(
-                    c.pop3_port,
-                    c.pop3_security,
-                    (&listen.pop3s, 995),
-                    (&listen.pop3, 110),
-                ),
-                security: c.pop3_security,
-                login: Login::Address,
-            });
+            incoming.push(server(
+                Protocol::Pop3,
+                &c.pop3_host,
+                c.pop3_port,
+                c.pop3_security,
+                (&listen.pop3s, 995),
+                (&listen.pop3, 110),
+                Login::Address,
+            ));
         }
         let login = if !c.smtp_auth {
             Login::None
@@ -103,18 +102,15 @@ impl Profile {
         } else {
             Login::Fixed(c.smtp_username.trim().to_string())
         };
-        let outgoing = Server {
-            protocol: Protocol::Smtp,
-            host: host(&c.smtp_host),
-            port: port(
-                c.smtp_port,
-                c.smtp_security,
-                (&listen.submissions, 465),
-                (&listen.submission, 587),
-            ),
-            security: c.smtp_security,
+        let outgoing = server(
+            Protocol::Smtp,
+            &c.smtp_host,
+            c.smtp_port,
+            c.smtp_security,
+            (&listen.submissions, 465),
+            (&listen.submission, 587),
             login,
-        };
+        );
         let display_name = if c.display_name.trim().is_empty() {
             domain.clone()
         } else {
