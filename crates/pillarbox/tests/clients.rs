@@ -41,7 +41,7 @@ fn start_with(fixed: bool) -> TestServer {
         "http = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]",
     );
     if fixed {
-        for svc in ["imaps", "submissions", "http", "https"] {
+        for svc in ["imaps", "submissions", "https"] {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
