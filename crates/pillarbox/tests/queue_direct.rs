@@ -18,13 +18,13 @@ fn send(s: &TestServer, from: &str, to: &str, subject: &str) {
 fn mx_preference_fallback_and_null_mx() {
     let port = free_port();
     let dns = Dns::start(&[
-        "--mx-host=one.test,mx1.one.test,10".into(),
-        "--mx-host=one.test,mx2.one.test,20".into(),
-        "--host-record=mx1.one.test,127.0.0.2".into(),
-        "--host-record=mx2.one.test,127.0.0.3".into(),
-        "--mx-host=two.test,mx.two.test,5".into(),
-        "--host-record=mx.two.test,127.0.0.4".into(),
-        "--mx-host=null.test,.,0".into(),
+        "--mx-host=one.test,mx1.one.test,10",
+        "--mx-host=one.test,mx2.one.test,20",
+        "--host-record=mx1.one.test,127.0.0.2",
+        "--host-record=mx2.one.test,127.0.0.3",
+        "--mx-host=two.test,mx.two.test,5",
+        "--host-record=mx.two.test,127.0.0.4",
+        "--mx-host=null.test,.,0",
     ]);
     let mx1 = SmtpPeer::start("127.0.0.2", port, serde_json::json!({}));
     let mx2 = SmtpPeer::start("127.0.0.3", port, serde_json::json!({}));

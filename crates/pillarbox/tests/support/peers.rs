@@ -16,50 +16,11 @@ pub fn free_port() -> u16 {
 }
 
 /// dnsmasq answering for `.test` with the given `--mx-host`/`--host-record` options.
-pub struct Dns {
-    child: Child,
-    pub addr: SocketAddr,
-}
+#[path = "../../../queue/tests/common/dnsmasq.rs"]
+mod dnsmasq;
 
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Dns {
-    pub fn start(records: &[String]) -> Dns {
-        let port = free_port();
-        let child = Command::new("dnsmasq")
-            .args([
-                "--keep-in-foreground",
-                "--no-resolv",
-                "--no-hosts",
-                "--conf-file=/dev/null",
-                "--bind-interfaces",
-                "--listen-address=127.0.0.1",
-                "--user=root",
-                "--pid-file",
-                "--local=/test/",
-            ])
-            .arg(format!("--port={port}"))
-            .args(records)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq (dnsmasq-base) is installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "dnsmasq did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Dns {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
-    }
-}
+#[allow(unused_imports)] // not every test binary that includes the peers resolves MX
+pub use dnsmasq::Dnsmasq as Dns;
 
 /// The Python that has aiosmtpd (Debian's).
 fn python_with_aiosmtpd() -> &'static str {
