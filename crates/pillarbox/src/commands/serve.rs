@@ -70,25 +70,16 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     // Bind everything first: the services are told the addresses actually bound (a
     // port 0 becomes the port the system chose), which the client profiles publish.
     let mut listeners = Vec::new();
-    let mut bound_listen = config.listen.clone();
-    for (service, addrs) in listener_table(&mut config.listen.clone()) {
-        for addr in addrs.iter() {
-            let listener = TcpListener::bind(addr).await.with_context(|| {
+    let mut served = config.clone();
+    for (service, addrs) in listener_table(&mut served.listen) {
+        for addr in addrs.iter_mut() {
+            let listener = TcpListener::bind(*addr).await.with_context(|| {
                 format!("cannot listen on {addr} for {service} (listen.{service})")
             })?;
-            let bound = listener.local_addr().unwrap_or(*addr);
-            listeners.push((service, listener, bound));
+            *addr = listener.local_addr().unwrap_or(*addr);
+            listeners.push((service, listener, *addr));
         }
     }
-    for (service, addrs) in listener_table(&mut bound_listen) {
-        *addrs = listeners
-            .iter()
-            .filter(|(s, ..)| *s == service)
-            .map(|(.., bound)| *bound)
-            .collect();
-    }
-    let mut served = config.clone();
-    served.listen = bound_listen;
     let ctx = ServiceContext::new(
         served,
         DeliveryPipeline::new(directory),
