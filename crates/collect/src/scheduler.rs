@@ -65,6 +65,22 @@ impl Collector {
     }
 
     async fn serve(self, shutdown: CancellationToken) {
+        // Runs this node started before it stopped (or crashed) are over.
+        match self
+            .runner
+            .pipeline
+            .directory()
+            .store()
+            .collection_clear_leases()
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(
+                accounts = n,
+                "collect: took back run leases of a previous run"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "collect: cannot take back run leases"),
+        }
         let slots = Arc::new(Semaphore::new(self.config.max_concurrent_accounts));
         let mut runs: JoinSet<()> = JoinSet::new();
         let mut tick = tokio::time::interval(self.config.tick.get());

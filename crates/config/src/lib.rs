@@ -39,6 +39,12 @@ pub struct Config {
     pub limits: LimitsSection,
     /// Login failure limits.
     pub auth: AuthSection,
+    /// Event log, traces, statistics, sessions, metrics, alerts, webhooks.
+    pub monitor: MonitorSection,
+    /// SPF, DKIM and DMARC checks on the MX.
+    pub mail_auth: MailAuthSection,
+    /// DKIM signing of the mail we send.
+    pub dkim: DkimSection,
     /// Logging.
     pub log: LogSection,
     /// SMTP (MX and submission) settings.
@@ -96,6 +102,8 @@ impl Config {
         };
         must_exist("tls.certificate", &self.tls.certificate)?;
         must_exist("tls.private_key", &self.tls.private_key)?;
+        must_exist("store.tls_ca_file", &self.store.tls_ca_file)?;
+        self.store.check()?;
         match (&self.tls.certificate, &self.tls.private_key) {
             (Some(_), None) => {
                 return Err((
@@ -123,9 +131,17 @@ impl Config {
                 "expected a number of at least 1".into(),
             ));
         }
+        if self.limits.proxy_header_timeout.get().is_zero() {
+            return Err((
+                "limits.proxy_header_timeout".into(),
+                "expected a duration of at least 1s (proxy-protocol.txt asks for 3s or more)"
+                    .into(),
+            ));
+        }
         self.validate_queue()?;
         self.collect.check()?;
         self.clients.check()?;
+        self.monitor.check()?;
         if self.queue.retry_intervals.is_empty() {
             return Err((
                 "queue.retry_intervals".into(),
@@ -198,6 +214,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.tls.private_key.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.store.tls_ca_file.as_mut() {
             fix(p);
         }
         if let Some(p) = self.store.secrets_key_file.as_mut() {

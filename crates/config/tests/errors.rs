@@ -59,6 +59,33 @@ fn bad_cidr() {
 }
 
 #[test]
+fn proxy_trusted_networks_and_header_timeout() {
+    let c = Config::parse("", Path::new("x.toml")).unwrap();
+    assert!(c.network.proxy_trusted.is_empty(), "off by default");
+    assert_eq!(c.limits.proxy_header_timeout.get().as_secs(), 5);
+    let c = Config::parse(
+        "[network]\nproxy_trusted = [\"10.0.0.0/8\", \"fd00::1\"]\n[limits]\nproxy_header_timeout = \"3s\"\n",
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert!(
+        c.network
+            .proxy_trusted
+            .contains("10.1.2.3".parse().unwrap())
+    );
+    assert!(c.network.proxy_trusted.contains("fd00::1".parse().unwrap()));
+    assert!(
+        !c.network
+            .proxy_trusted
+            .contains("192.0.2.1".parse().unwrap())
+    );
+    let e = err("[network]\nlan = []\nproxy_trusted = [\"10.0.0.0/33\"]\n");
+    assert_names(&e, 3, "network.proxy_trusted", "expected a CIDR such as");
+    let e = err("[limits]\n\nproxy_header_timeout = 0\n");
+    assert_names(&e, 3, "limits.proxy_header_timeout", "at least 1s");
+}
+
+#[test]
 fn bad_listen_address() {
     let e = err("[listen]\nsmtp = [\"0.0.0.0\"]\n");
     assert_names(&e, 2, "listen.smtp", "expected IP:PORT");

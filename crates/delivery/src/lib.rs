@@ -14,6 +14,7 @@
 //!
 //! This crate speaks no protocol and contains no SQL.
 
+pub mod dkim;
 pub mod dsn;
 
 use pillarbox_directory::{Directory, Resolution};
@@ -66,6 +67,11 @@ pub struct Envelope {
     pub route: Option<String>,
     /// Check quotas (false for system mail such as bounces).
     pub enforce_quota: bool,
+    /// The message's trace id (monitoring): its steps are recorded against it.
+    pub trace: Option<String>,
+    /// Sign it with the DKIM keys of its `From` domain, if that domain has keys (mail
+    /// we send: submission, `sendmail`, notices, alerts; never mail received on the MX).
+    pub sign: bool,
 }
 
 /// What happened to one recipient.
@@ -100,18 +106,35 @@ impl RecipientOutcome {
 pub enum DeliveryError {
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
+    /// The sender domain's DKIM keys do not open: the message is not sent unsigned.
+    #[error("{0}")]
+    Dkim(String),
 }
 
 /// The delivery pipeline. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DeliveryPipeline {
     directory: Directory,
+    dkim: dkim::Dkim,
+    /// Send unsigned when a domain's keys do not open (`[dkim] on_key_error`).
+    unsigned_on_key_error: bool,
 }
 
 impl DeliveryPipeline {
     /// A pipeline over `directory` (and its store).
     pub fn new(directory: Directory) -> DeliveryPipeline {
-        DeliveryPipeline { directory }
+        DeliveryPipeline {
+            directory,
+            dkim: dkim::Dkim::default(),
+            unsigned_on_key_error: false,
+        }
+    }
+
+    /// What to do when a domain's DKIM keys do not open: send unsigned (`true`) or
+    /// defer (the default).
+    pub fn with_unsigned_on_key_error(mut self, unsigned: bool) -> DeliveryPipeline {
+        self.unsigned_on_key_error = unsigned;
+        self
     }
 
     /// The directory, for protocols that also need to resolve or authenticate.
@@ -127,7 +150,49 @@ impl DeliveryPipeline {
         raw: &[u8],
         envelope: &Envelope,
     ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
+        if envelope.sign
+            && let Some(signed) = self.dkim_sign(raw).await?
+        {
+            let blob = self.directory.store().blobs().put(signed.clone()).await?;
+            return self.deliver_marked(blob, &signed, envelope, None).await;
+        }
         self.deliver_marked(blob, raw, envelope, None).await
+    }
+
+    /// `raw` with `DKIM-Signature` fields in front when the domain of its `From` has
+    /// keys (`None` when it has none or the message has no `From` domain).
+    async fn dkim_sign(&self, raw: &[u8]) -> Result<Option<Vec<u8>>, DeliveryError> {
+        let header_end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(raw.len(), |p| p + 4);
+        let header = pillarbox_mime::parse(&raw[..header_end]);
+        let Some(domain) = header
+            .envelope
+            .from
+            .first()
+            .and_then(|a| a.host.as_deref())
+            .map(str::to_ascii_lowercase)
+        else {
+            return Ok(None);
+        };
+        let fields = match self.dkim.sign(self.directory.store(), &domain, raw).await {
+            Ok(f) => f,
+            Err(e) if self.unsigned_on_key_error => {
+                tracing::warn!(domain = %domain, error = %e, "DKIM keys do not open; sent unsigned ([dkim] on_key_error)");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::error!(domain = %domain, error = %e, "DKIM keys do not open; mail from the domain waits");
+                return Err(DeliveryError::Dkim(e));
+            }
+        };
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut signed = fields;
+        signed.extend_from_slice(raw);
+        Ok(Some(signed))
     }
 
     /// [`DeliveryPipeline::deliver`] for a collected message: `mark` (the remote key)
@@ -151,14 +216,19 @@ impl DeliveryPipeline {
         envelope: &Envelope,
         mark: Option<CollectedMark>,
     ) -> Result<Vec<RecipientOutcome>, DeliveryError> {
-        let structure =
-            serde_json::to_vec(&pillarbox_mime::parse(raw)).unwrap_or_else(|_| b"{}".to_vec());
+        let parsed = pillarbox_mime::parse(raw);
+        let structure = serde_json::to_vec(&parsed).unwrap_or_else(|_| b"{}".to_vec());
         let received_at = now();
+        let trace = envelope
+            .trace
+            .clone()
+            .unwrap_or_else(pillarbox_monitor::new_trace_id);
 
         // Resolve every recipient; one target per account even when several
         // recipients (or aliases) lead to it.
         let mut plans: Vec<Plan> = Vec::with_capacity(envelope.recipients.len());
         let mut targets: Vec<AccountId> = Vec::new();
+        let mut addresses: Vec<String> = Vec::new();
         let mut remote: Vec<QueuedRecipient> = Vec::new();
         for r in &envelope.recipients {
             let resolution = match &r.resolved {
@@ -173,9 +243,10 @@ impl DeliveryPipeline {
                 Resolution::Unknown => Plan::Unknown,
                 Resolution::Deliver { local, remote: fwd } => {
                     let ids: Vec<AccountId> = local.iter().map(|a| a.id).collect();
-                    for id in &ids {
-                        if !targets.contains(id) {
-                            targets.push(*id);
+                    for a in &local {
+                        if !targets.contains(&a.id) {
+                            targets.push(a.id);
+                            addresses.push(a.address());
                         }
                     }
                     for f in &fwd {
@@ -207,6 +278,7 @@ impl DeliveryPipeline {
             account: envelope.submitted_by,
             source: envelope.source.clone(),
             route: envelope.route.clone(),
+            trace: Some(trace.clone()),
             recipients: remote,
         });
         let message = NewMessage {
@@ -215,10 +287,14 @@ impl DeliveryPipeline {
             received_at,
         };
         let store = self.directory.store();
+        let started = std::time::Instant::now();
         let stored = match mark {
             None => store.deliver(message, local, queue).await?,
             Some(mark) => store.deliver_collected(message, local, queue, mark).await?,
         };
+        self.directory
+            .monitor()
+            .observe("store.deliver", started.elapsed());
 
         let mut refused: Vec<AccountId> = Vec::new();
         for (id, result) in targets.iter().zip(&stored.local) {
@@ -227,6 +303,14 @@ impl DeliveryPipeline {
                 refused.push(*id);
             }
         }
+        self.record(
+            &trace,
+            envelope,
+            &parsed.envelope,
+            &addresses,
+            &stored,
+            raw.len(),
+        );
         let outcomes = plans
             .into_iter()
             .map(|p| match p {
@@ -255,6 +339,97 @@ impl DeliveryPipeline {
 }
 
 impl DeliveryPipeline {
+    /// Records what a delivery did: a trace step per mailbox and for the queue, the
+    /// counters, an event per delivered copy, and the `message.new` webhook event.
+    fn record(
+        &self,
+        trace: &str,
+        envelope: &Envelope,
+        header: &pillarbox_mime::Envelope,
+        addresses: &[String],
+        stored: &pillarbox_store::DeliveryOutcome,
+        size: usize,
+    ) {
+        let m = self.directory.monitor();
+        if !m.is_enabled() {
+            return;
+        }
+        let message_id = header.message_id.clone().unwrap_or_default();
+        let subject = header
+            .subject
+            .as_deref()
+            .map(|s| pillarbox_mime::decode_encoded_words(s.as_bytes()))
+            .unwrap_or_default();
+        let mut keys: Vec<String> = envelope
+            .recipients
+            .iter()
+            .map(|r| r.address.clone())
+            .collect();
+        if !message_id.is_empty() {
+            keys.push(message_id.clone());
+        }
+        if !envelope.sender.is_empty() {
+            keys.push(envelope.sender.clone());
+        }
+        for (address, result) in addresses.iter().zip(&stored.local) {
+            let domain = address.rsplit_once('@').map(|(_, d)| d);
+            match result {
+                Ok(e) => {
+                    let mailbox = envelope.mailbox.as_deref().unwrap_or("INBOX");
+                    m.step(
+                        trace,
+                        "delivered",
+                        serde_json::json!({ "account": address, "mailbox": mailbox, "uid": e.uid }),
+                        std::mem::take(&mut keys),
+                    );
+                    m.count("delivered.local", domain, 1);
+                    m.event(
+                        pillarbox_monitor::NewEvent::new(
+                            pillarbox_monitor::EventKind::MessageDelivered,
+                            format!("delivered to {mailbox} of {address} (UID {})", e.uid),
+                        )
+                        .account(address)
+                        .trace(trace),
+                    );
+                    m.hook(
+                        "message.new",
+                        Some(e.account),
+                        serde_json::json!({
+                            "account": address,
+                            "mailbox": mailbox,
+                            "uid": e.uid,
+                            "from": envelope.sender,
+                            "to": envelope.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
+                            "subject": subject,
+                            "message_id": message_id,
+                            "size": size,
+                            "trace": trace,
+                            "fetch": format!("imap://{address}/{mailbox};UID={}", e.uid),
+                        }),
+                    );
+                }
+                Err(err) => m.step(
+                    trace,
+                    "refused",
+                    serde_json::json!({ "account": address, "error": err.to_string() }),
+                    std::mem::take(&mut keys),
+                ),
+            }
+        }
+        if let Some(q) = stored.queued {
+            keys.push(format!("queue:{}", q.0));
+            m.step(
+                trace,
+                "queued",
+                serde_json::json!({ "queue_id": q.0 }),
+                keys,
+            );
+        }
+        if stored.message.is_some() || stored.queued.is_some() {
+            m.count("accepted", None, 1);
+        }
+    }
+
     /// Builds the notice `input` describes and delivers it to `input.to` (the original
     /// sender) with the null sender, so a notice never causes another. `source` says
     /// what it is about, for the logs.
@@ -272,6 +447,7 @@ impl DeliveryPipeline {
             recipients: vec![Recipient::plain(input.to)],
             source,
             enforce_quota: false,
+            sign: true,
             ..Default::default()
         };
         self.deliver(blob, &bytes, &envelope).await

@@ -23,7 +23,8 @@ impl Directory {
         self.store.account_create(address, &hash, services).await
     }
 
-    /// Sets a new password.
+    /// Sets a new password. Logins verified with the old one are forgotten (they would
+    /// no longer match the stored hash anyway).
     pub async fn set_password(
         &self,
         account: &Account,
@@ -34,7 +35,8 @@ impl Directory {
             .hash_blocking(move || password::hash(&pw))
             .await
             .unwrap_or_else(|| "!".into());
-        self.store
+        let updated = self
+            .store
             .account_update(
                 account.id,
                 AccountUpdate {
@@ -42,7 +44,9 @@ impl Directory {
                     ..Default::default()
                 },
             )
-            .await
+            .await;
+        self.logins.purge_account(account.id);
+        updated
     }
 
     /// Applies `update`, refusing flags the policy forbids (connector without IMAP).
@@ -54,6 +58,11 @@ impl Directory {
         if let Some(flags) = &update.services {
             policy::validate_flags(flags).map_err(|d| StoreError::Conflict(d.to_string()))?;
         }
-        self.store.account_update(account.id, update).await
+        let new_password = update.password_hash.is_some();
+        let updated = self.store.account_update(account.id, update).await;
+        if new_password {
+            self.logins.purge_account(account.id);
+        }
+        updated
     }
 }

@@ -1,12 +1,15 @@
 //! Password authentication with the service policy applied, shared by every protocol.
 //!
 //! Order of checks: the client address's failure lockout; the password (an unknown user
-//! is verified against a dummy hash, so it costs the same as a wrong password); then,
-//! only for a correct password, the account's service policy, whose reason may be shown.
+//! is verified against a dummy hash, so it costs the same as a wrong password; the same
+//! name and password verified within the login cache's TTL, against the account's
+//! current hash, are not hashed again); then, only for a correct password, the
+//! account's service policy, whose reason may be shown.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use pillarbox_monitor::{EventKind, NewEvent};
 use pillarbox_store::{Account, AccountUpdate, StoreError};
 
 use crate::policy::{self, PolicyDenial, Service};
@@ -54,49 +57,145 @@ impl Directory {
         peer: IpAddr,
     ) -> Result<Account, AuthError> {
         self.limiter.check(peer).map_err(AuthError::RateLimited)?;
+        let limits = self.limiter.limits();
+        let source = crate::limiter::source_key(peer);
+        if limits.is_some()
+            && let Some(wait) = self.store.login_locked(&source).await?
+        {
+            return Err(AuthError::RateLimited(wait));
+        }
         let account = self.store.account_get(creds.username.trim()).await?;
-        let stored = account
-            .as_ref()
-            .map(|a| a.password_hash.clone())
-            .unwrap_or_else(|| password::dummy_hash().to_string());
-        let pw = creds.password.clone();
-        let ok = self
-            .hash_blocking(move || password::verify(&pw, &stored))
-            .await
-            .unwrap_or(false);
+        let cached = account.as_ref().is_some_and(|a| {
+            self.logins.hit(
+                &creds.username,
+                &creds.password,
+                a.id,
+                &a.password_hash,
+                Instant::now(),
+            )
+        });
+        let ok = cached || {
+            let stored = account
+                .as_ref()
+                .map(|a| a.password_hash.clone())
+                .unwrap_or_else(|| password::dummy_hash().to_string());
+            let pw = creds.password.clone();
+            self.verifications
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.hash_blocking(move || password::verify(&pw, &stored))
+                .await
+                .unwrap_or(false)
+        };
         let account = match (account, ok) {
             (Some(a), true) => a,
-            _ => {
-                let locked = self.limiter.record_failure(peer);
-                tracing::warn!(user = %creds.username, %peer, %service, locked, "authentication failed");
+            (a, _) => {
+                if let Some(a) = a {
+                    self.logins.purge_account(a.id);
+                }
+                let mut locked = self.limiter.record_failure(peer);
+                if let Some((max, window, lockout)) = limits {
+                    // Counted across the cluster too (the embedded store keeps none).
+                    match self.store.login_failed(&source, max, window, lockout).await {
+                        Ok(l) => locked |= l,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot count a failed login in the store")
+                        }
+                    }
+                }
+                let m = &self.monitor;
+                m.count(&format!("login.failed.{}", service.key()), None, 1);
+                m.event(
+                    NewEvent::new(
+                        EventKind::LoginFailed,
+                        format!("{service} login failed for {:?}", creds.username),
+                    )
+                    .account(creds.username.trim())
+                    .ip(peer),
+                );
+                if locked {
+                    m.event(
+                        NewEvent::new(
+                            EventKind::LoginLocked,
+                            format!("{peer} locked out after repeated failed logins"),
+                        )
+                        .ip(peer),
+                    );
+                    m.hook(
+                        "login.failure_burst",
+                        None,
+                        serde_json::json!({ "ip": peer.to_string(), "service": service.to_string() }),
+                    );
+                }
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.limiter.record_success(peer);
-        policy::check(&account.services, account.disabled, service, peer, &self.lan).map_err(|d| {
-            tracing::info!(user = %account.address(), %peer, %service, reason = %d, "login refused by policy");
+        if self.limiter.record_success(peer)
+            && let Err(e) = self.store.login_succeeded(&source).await
+        {
+            tracing::warn!(error = %e, "cannot clear failed logins in the store");
+        }
+        policy::check(
+            &account.services,
+            account.disabled,
+            service,
+            peer,
+            &self.lan,
+        )
+        .map_err(|d| {
+            self.monitor.event(
+                NewEvent::new(
+                    EventKind::PolicyRefused,
+                    format!("{service} login refused by policy: {d}"),
+                )
+                .account(&account.address())
+                .ip(peer),
+            );
             AuthError::Denied(d)
         })?;
-        if password::needs_rehash(&account.password_hash) {
-            self.rehash(&account, &creds.password).await;
+        let mut verified_hash = account.password_hash.clone();
+        if !cached && password::needs_rehash(&account.password_hash) {
+            verified_hash = self
+                .rehash(&account, &creds.password)
+                .await
+                .unwrap_or(verified_hash);
         }
-        tracing::info!(user = %account.address(), %peer, %service, "authenticated");
+        if !cached {
+            self.logins.insert(
+                &creds.username,
+                &creds.password,
+                account.id,
+                &verified_hash,
+                Instant::now(),
+            );
+        }
+        self.monitor.count(
+            &format!("login.ok.{}", service.key()),
+            Some(&account.domain),
+            1,
+        );
+        self.monitor.event(
+            NewEvent::new(EventKind::LoginOk, format!("{service} login"))
+                .account(&account.address())
+                .ip(peer),
+        );
         Ok(account)
     }
 
-    /// Replaces an imported hash with argon2id after a successful login. Failure to do so
-    /// is logged, never fatal to the login.
-    async fn rehash(&self, account: &Account, password: &str) {
+    /// Replaces an imported hash with argon2id after a successful login; returns the
+    /// new hash once stored. Failure to do so is logged, never fatal to the login.
+    async fn rehash(&self, account: &Account, password: &str) -> Option<String> {
         let pw = password.to_string();
-        let Some(new_hash) = self.hash_blocking(move || password::hash(&pw)).await else {
-            return;
-        };
+        let new_hash = self.hash_blocking(move || password::hash(&pw)).await?;
         let update = AccountUpdate {
-            password_hash: Some(new_hash),
+            password_hash: Some(new_hash.clone()),
             ..Default::default()
         };
-        if let Err(e) = self.store.account_update(account.id, update).await {
-            tracing::warn!(user = %account.address(), error = %e, "could not upgrade password hash");
+        match self.store.account_update(account.id, update).await {
+            Ok(_) => Some(new_hash),
+            Err(e) => {
+                tracing::warn!(user = %account.address(), error = %e, "could not upgrade password hash");
+                None
+            }
         }
     }
 

@@ -4,7 +4,8 @@
 //! constant-time checks and per-IP failure limits), "may this account use IMAP from this
 //! address" ([`policy`]), "where does mail for this address go" ([`resolve`]), "may this
 //! user send as that address". SASL mechanisms live in [`sasl`], shared by SMTP, IMAP and
-//! POP3. This crate never speaks a network protocol and contains no SQL: it works through
+//! POP3. A login verified a moment ago is not hashed again (`login_cache`, keyed by an
+//! HMAC of name and password, never the password). This crate never speaks a network protocol and contains no SQL: it works through
 //! the `store` crate.
 
 pub mod limiter;
@@ -16,11 +17,15 @@ pub mod sasl;
 mod admin;
 mod authenticate;
 mod hashing;
+mod login_cache;
 
 pub use authenticate::{AuthError, Credentials};
 pub use limiter::LoginLimiter;
 pub use policy::{PolicyDenial, Service};
 pub use resolve::Resolution;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pillarbox_config::{AuthSection, IpRanges};
 use pillarbox_store::Store;
@@ -33,6 +38,12 @@ pub struct Directory {
     limiter: LoginLimiter,
     /// Password hashing runs on a few dedicated threads (one per core).
     hashing: hashing::HashPool,
+    /// Logins verified within `[auth] login_cache_ttl`, shared by every protocol.
+    logins: Arc<login_cache::LoginCache>,
+    /// Passwords checked against a hash so far (cache hits excluded).
+    verifications: Arc<AtomicU64>,
+    /// Where logins and refusals are recorded (every protocol reaches it here).
+    monitor: pillarbox_monitor::Monitor,
 }
 
 impl std::fmt::Debug for Directory {
@@ -57,7 +68,21 @@ impl Directory {
                 auth.lockout.get(),
             ),
             hashing: hashing::HashPool::new(cores),
+            logins: Arc::new(login_cache::LoginCache::new(auth.login_cache_ttl.get())),
+            verifications: Arc::new(AtomicU64::new(0)),
+            monitor: pillarbox_monitor::Monitor::disabled(),
         }
+    }
+
+    /// This directory recording into `monitor` (the server's; tools record nothing).
+    pub fn with_monitor(mut self, monitor: pillarbox_monitor::Monitor) -> Directory {
+        self.monitor = monitor;
+        self
+    }
+
+    /// The monitor the services record through.
+    pub fn monitor(&self) -> &pillarbox_monitor::Monitor {
+        &self.monitor
     }
 
     /// The store this directory works on.
@@ -73,5 +98,11 @@ impl Directory {
     /// The login failure limiter (shared by every protocol).
     pub fn limiter(&self) -> &LoginLimiter {
         &self.limiter
+    }
+
+    /// How many passwords were checked against a stored hash since start (logins the
+    /// login cache answered are not counted): a statistic, and how tests see the cache.
+    pub fn password_verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }

@@ -1,5 +1,7 @@
 //! Failed-login limits per client address. After `max_failures` failures inside
 //! `window`, the address is refused for `lockout`; other addresses are unaffected.
+//! This is the node's own count; `authenticate` also keeps one in the store, which the
+//! nodes of a cluster share.
 //! IPv6 clients are grouped by /64, since one host usually owns the whole prefix.
 //! Time comes from tokio's clock, so tests run it under paused time.
 
@@ -28,6 +30,12 @@ pub struct LoginLimiter {
     entries: Arc<Mutex<HashMap<IpAddr, Entry>>>,
 }
 
+/// The name under which failures from `ip` are counted across the nodes of a cluster
+/// (its /64 for IPv6).
+pub fn source_key(ip: IpAddr) -> String {
+    key(ip).to_string()
+}
+
 fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -51,6 +59,11 @@ impl LoginLimiter {
             lockout,
             entries: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The limits: (failures, window, lockout); `None` when the limiter is off.
+    pub fn limits(&self) -> Option<(u32, Duration, Duration)> {
+        (self.max_failures > 0).then_some((self.max_failures, self.window, self.lockout))
     }
 
     /// `Err(remaining)` while `ip` is locked out.
@@ -95,10 +108,11 @@ impl LoginLimiter {
         false
     }
 
-    /// Forgets the failures of `ip` after a successful login.
-    pub fn record_success(&self, ip: IpAddr) {
-        if let Ok(mut map) = self.entries.lock() {
-            map.remove(&key(ip));
+    /// Forgets the failures of `ip` after a successful login; true when there were any.
+    pub fn record_success(&self, ip: IpAddr) -> bool {
+        match self.entries.lock() {
+            Ok(mut map) => map.remove(&key(ip)).is_some(),
+            Err(_) => false,
         }
     }
 }

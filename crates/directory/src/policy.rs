@@ -22,6 +22,19 @@ pub enum Service {
     Connector,
 }
 
+impl Service {
+    /// A short name for counters and metrics (`imap`, `submission`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Service::Pop3 => "pop3",
+            Service::Imap => "imap",
+            Service::Submission => "submission",
+            Service::Collection => "collection",
+            Service::Connector => "connector",
+        }
+    }
+}
+
 impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

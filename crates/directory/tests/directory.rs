@@ -14,6 +14,7 @@ async fn directory(dir: &std::path::Path, max_failures: u32) -> Directory {
         max_failures,
         failure_window: Seconds::secs(60),
         lockout: Seconds::secs(300),
+        ..AuthSection::default()
     };
     Directory::new(store, IpRanges::from_static(&["127.0.0.0/8"]), &auth)
 }
@@ -294,4 +295,98 @@ async fn resolution_of_accounts_aliases_subaddresses_and_catch_all() {
         !d.may_send_as(&alice, "ceo@example.test").await.unwrap(),
         "catch-all is not a sender identity"
     );
+}
+
+#[tokio::test]
+async fn verified_logins_are_cached_and_a_new_password_applies_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = directory(dir.path(), 100).await;
+    let alice = d
+        .add_account("alice@example.test", "old", ServiceFlags::default())
+        .await
+        .unwrap();
+    let login = |u: &'static str, p: &'static str| {
+        let d = d.clone();
+        async move {
+            d.authenticate(&creds(u, p), Service::Imap, ip(LAN))
+                .await
+                .map(|a| a.address())
+        }
+    };
+    // The first login is verified against the hash, the next ones come from the cache
+    // (the same name in another case too).
+    login("alice@example.test", "old").await.unwrap();
+    let hashed = d.password_verifications();
+    login("alice@example.test", "old").await.unwrap();
+    login("ALICE@example.test", "old").await.unwrap();
+    assert_eq!(d.password_verifications(), hashed);
+    // A wrong password is never answered from the cache, and a failed login purges
+    // the account's entries: the next good login is verified again.
+    assert!(login("alice@example.test", "guess").await.is_err());
+    login("alice@example.test", "old").await.unwrap();
+    assert_eq!(d.password_verifications(), hashed + 2);
+
+    // A password change through the directory: the old password fails at once, the new
+    // one works.
+    d.set_password(&alice, "new").await.unwrap();
+    assert!(matches!(
+        login("alice@example.test", "old").await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    login("alice@example.test", "new").await.unwrap();
+    login("alice@example.test", "new").await.unwrap();
+
+    // A change made straight in the store (the CLI, another process): the cached entry
+    // no longer matches the stored hash.
+    let other = Directory::new(
+        d.store().clone(),
+        IpRanges::from_static(&["127.0.0.0/8"]),
+        &AuthSection::default(),
+    );
+    other.set_password(&alice, "newer").await.unwrap();
+    assert!(matches!(
+        login("alice@example.test", "new").await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    login("alice@example.test", "newer").await.unwrap();
+    // And through update_account.
+    let fresh = d
+        .store()
+        .account_get("alice@example.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = fresh.password_hash.clone();
+    login("alice@example.test", "newer").await.unwrap();
+    d.update_account(
+        &fresh,
+        AccountUpdate {
+            password_hash: Some(format!("{hash}x")),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(login("alice@example.test", "newer").await.is_err());
+}
+
+#[tokio::test]
+async fn a_zero_ttl_turns_the_login_cache_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Role::Server).unwrap();
+    store.domain_create("example.test").await.unwrap();
+    let auth = AuthSection {
+        login_cache_ttl: Seconds::secs(0),
+        ..AuthSection::default()
+    };
+    let d = Directory::new(store, IpRanges::from_static(&["127.0.0.0/8"]), &auth);
+    d.add_account("bob@example.test", "pw", ServiceFlags::default())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        d.authenticate(&creds("bob@example.test", "pw"), Service::Pop3, ip(LAN))
+            .await
+            .unwrap();
+    }
+    assert_eq!(d.password_verifications(), 3);
 }

@@ -169,7 +169,10 @@ pub(crate) fn for_store_error(tag: &Tag, e: &StoreError) -> StatusResponse {
             tracing::error!(error = %msg, "corrupt stored data");
             no(tag, Code::Corruption, CORRUPTION)
         }
-        StoreError::Closed => no(tag, Code::Unavailable, UNAVAILABLE),
+        StoreError::Closed | StoreError::Unavailable(_) => {
+            tracing::warn!(error = %e, "store unavailable");
+            no(tag, Code::Unavailable, UNAVAILABLE)
+        }
         e => {
             tracing::error!(error = %e, "store failure");
             no(tag, Code::ServerBug, SERVER_BUG)

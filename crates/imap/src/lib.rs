@@ -100,8 +100,24 @@ impl ImapService {
 
     /// Runs the session of an accepted connection to its end.
     pub async fn handle(&self, conn: Connection) {
-        self.run(conn.stream, conn.peer, conn.tls, conn.shutdown)
-            .await;
+        let live = self
+            .inner
+            .directory
+            .monitor()
+            .sessions()
+            .and_then(|s| s.get(conn.id));
+        if let (Some(l), Some(t)) = (&live, &conn.tls) {
+            l.set_tls(&t.version);
+        }
+        let mut session = session::Session::new(
+            self.inner.clone(),
+            conn.stream,
+            conn.peer,
+            conn.tls,
+            conn.shutdown,
+        );
+        session.live = live;
+        session.run().await;
     }
 
     /// Runs a session over any stream (tests use an in-memory duplex). `tls` is set when

@@ -77,6 +77,8 @@ pub(crate) struct Session {
     pub shutdown: CancellationToken,
     pub enabled: Enabled,
     bad: u32,
+    /// This session in the monitor's list of live sessions (absent in tests).
+    pub live: Option<pillarbox_monitor::SessionHandle>,
 }
 
 impl Session {
@@ -99,6 +101,7 @@ impl Session {
             shutdown,
             enabled: Enabled::default(),
             bad: 0,
+            live: None,
         }
     }
 
@@ -202,6 +205,9 @@ impl Session {
         use State as S;
         let Command { tag, body } = cmd;
         tracing::debug!(command = body.name(), "command");
+        if let Some(l) = &self.live {
+            l.set_command(body.name());
+        }
         let may_expunge = announces_expunges(&body);
         let outcome = match (&mut state, body) {
             // Any state (RFC 9051 §6.1).
@@ -354,6 +360,16 @@ impl Session {
         }
         if let Some(r) = reply {
             self.reply(&r);
+        }
+        if let Some(l) = &self.live {
+            match &state {
+                State::Authenticated(a) => {
+                    l.set_user(&a.address());
+                    l.set_mailbox(None);
+                }
+                State::Selected(sel) => l.set_mailbox(Some(&sel.name)),
+                _ => {}
+            }
         }
         state
     }

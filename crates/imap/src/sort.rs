@@ -1,10 +1,12 @@
 //! SORT ordering (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO): compares messages by
-//! the keys computed at delivery with the `i;ascii-casemap` collation, REVERSE per key,
-//! and the sequence number as the final tie-breaker. Pure.
+//! the keys computed at delivery (date, base subject) and the address keys of their
+//! ENVELOPE (a list starting with a group sorts by the group's name), with the
+//! `i;ascii-casemap` collation, REVERSE per key, and the sequence number as the final
+//! tie-breaker. Pure.
 
 use std::cmp::Ordering;
 
-use pillarbox_mime::SortKeys;
+use pillarbox_mime::{Envelope, SortAddress, SortKeys};
 
 use crate::proto::{SortCriterion, SortKey};
 
@@ -18,6 +20,33 @@ pub(crate) struct SortItem<'a> {
     pub arrival: i64,
     pub size: u64,
     pub keys: &'a SortKeys,
+    /// First From, To and Cc address keys.
+    pub from: SortAddress,
+    pub to: SortAddress,
+    pub cc: SortAddress,
+}
+
+impl<'a> SortItem<'a> {
+    /// An item whose address keys come from `envelope`.
+    pub(crate) fn new(
+        id: u32,
+        seq: u32,
+        arrival: i64,
+        size: u64,
+        keys: &'a SortKeys,
+        envelope: &Envelope,
+    ) -> SortItem<'a> {
+        SortItem {
+            id,
+            seq,
+            arrival,
+            size,
+            keys,
+            from: SortAddress::of_first(&envelope.from),
+            to: SortAddress::of_first(&envelope.to),
+            cc: SortAddress::of_first(&envelope.cc),
+        }
+    }
 }
 
 /// `i;ascii-casemap`: ASCII letters compare case-insensitively, everything else by octet.
@@ -28,12 +57,6 @@ fn casemap(a: &str, b: &str) -> Ordering {
 }
 
 fn compare_key(a: &SortItem<'_>, b: &SortItem<'_>, key: SortKey) -> Ordering {
-    let mailbox = |x: &Option<pillarbox_mime::SortAddress>| {
-        x.as_ref().map(|s| s.mailbox.clone()).unwrap_or_default()
-    };
-    let display = |x: &Option<pillarbox_mime::SortAddress>| {
-        x.as_ref().map(|s| s.display.clone()).unwrap_or_default()
-    };
     match key {
         SortKey::Arrival => a.arrival.cmp(&b.arrival),
         SortKey::Size => a.size.cmp(&b.size),
@@ -43,11 +66,11 @@ fn compare_key(a: &SortItem<'_>, b: &SortItem<'_>, key: SortKey) -> Ordering {
             .unwrap_or(a.arrival)
             .cmp(&b.keys.date.unwrap_or(b.arrival)),
         SortKey::Subject => casemap(&a.keys.base_subject, &b.keys.base_subject),
-        SortKey::From => casemap(&mailbox(&a.keys.from), &mailbox(&b.keys.from)),
-        SortKey::To => casemap(&mailbox(&a.keys.to), &mailbox(&b.keys.to)),
-        SortKey::Cc => casemap(&mailbox(&a.keys.cc), &mailbox(&b.keys.cc)),
-        SortKey::DisplayFrom => casemap(&display(&a.keys.from), &display(&b.keys.from)),
-        SortKey::DisplayTo => casemap(&display(&a.keys.to), &display(&b.keys.to)),
+        SortKey::From => casemap(&a.from.mailbox, &b.from.mailbox),
+        SortKey::To => casemap(&a.to.mailbox, &b.to.mailbox),
+        SortKey::Cc => casemap(&a.cc.mailbox, &b.cc.mailbox),
+        SortKey::DisplayFrom => casemap(&a.from.display, &b.from.display),
+        SortKey::DisplayTo => casemap(&a.to.display, &b.to.display),
     }
 }
 
@@ -68,42 +91,35 @@ pub(crate) fn sort(items: &mut [SortItem<'_>], criteria: &[SortCriterion]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pillarbox_mime::MessageStructure;
 
-    fn keys(header: &str) -> SortKeys {
-        pillarbox_mime::parse(header.as_bytes()).sort_keys
+    fn parsed(header: &str) -> MessageStructure {
+        pillarbox_mime::parse(header.as_bytes())
+    }
+
+    fn item(id: u32, arrival: i64, size: u64, st: &MessageStructure) -> SortItem<'_> {
+        SortItem::new(id, id, arrival, size, &st.sort_keys, &st.envelope)
+    }
+
+    fn ids(items: &[SortItem<'_>], criteria: &[SortCriterion]) -> Vec<u32> {
+        let mut v = items.to_vec();
+        sort(&mut v, criteria);
+        v.iter().map(|i| i.id).collect()
     }
 
     #[test]
     fn table() {
-        let k1 = keys(
+        let m1 = parsed(
             "From: Zed <b@x>\r\nTo: a@y\r\nSubject: Re: beta\r\nDate: 2 Jan 2000 00:00:00 +0000\r\n\r\n",
         );
-        let k2 = keys(
+        let m2 = parsed(
             "From: Amy <a@x>\r\nTo: c@y\r\nSubject: alpha\r\nDate: 1 Jan 2000 00:00:00 +0000\r\n\r\n",
         );
-        let k3 = keys("From: c@x\r\nSubject: Alpha\r\n\r\n");
+        let m3 = parsed("From: c@x\r\nSubject: Alpha\r\n\r\n");
         let items = vec![
-            SortItem {
-                id: 1,
-                seq: 1,
-                arrival: 30,
-                size: 300,
-                keys: &k1,
-            },
-            SortItem {
-                id: 2,
-                seq: 2,
-                arrival: 20,
-                size: 100,
-                keys: &k2,
-            },
-            SortItem {
-                id: 3,
-                seq: 3,
-                arrival: 10,
-                size: 200,
-                keys: &k3,
-            },
+            item(1, 30, 300, &m1),
+            item(2, 20, 100, &m2),
+            item(3, 10, 200, &m3),
         ];
         let c = |key, reverse| SortCriterion { key, reverse };
         let cases: Vec<(Vec<SortCriterion>, [u32; 3])> = vec![
@@ -122,13 +138,27 @@ mod tests {
             (vec![c(SortKey::Cc, false)], [1, 2, 3]),
         ];
         for (criteria, expected) in cases {
-            let mut v = items.clone();
-            sort(&mut v, &criteria);
-            assert_eq!(
-                v.iter().map(|i| i.id).collect::<Vec<_>>(),
-                expected,
-                "{criteria:?}"
-            );
+            assert_eq!(ids(&items, &criteria), expected, "{criteria:?}");
         }
+    }
+
+    #[test]
+    fn groups_sort_by_their_name() {
+        // RFC 5256 §3 CC: the addr-mailbox of the first Cc address, which for a group
+        // is the group name ("user2", not its member "blah"). RFC 5957 §3 DISPLAYTO:
+        // a group without a display name sorts by its name ("empty").
+        let m1 = parsed("To: mid@x.test\r\nCc: carl@x.test\r\n\r\n");
+        let m2 = parsed("To: empty:;\r\nCc: user2: blah@domain1.org;\r\n\r\n");
+        let m3 = parsed("To: Zoe <a@x.test>\r\nCc: zack@x.test\r\n\r\n");
+        let items = vec![item(1, 0, 0, &m1), item(2, 0, 0, &m2), item(3, 0, 0, &m3)];
+        let c = |key| {
+            [SortCriterion {
+                key,
+                reverse: false,
+            }]
+        };
+        assert_eq!(ids(&items, &c(SortKey::Cc)), [1, 2, 3]);
+        assert_eq!(ids(&items, &c(SortKey::DisplayTo)), [2, 1, 3]);
+        assert_eq!(ids(&items, &c(SortKey::To)), [3, 2, 1]);
     }
 }

@@ -157,10 +157,17 @@ pub(crate) fn references(msgs: &[ThreadMessage]) -> Vec<ThreadNode> {
             }
             prev = Some(rn);
         }
-        // Step 1B: the last reference is the parent.
+        // RFC 5256 §3 step 1B: the last reference is the parent. A parent the message
+        // already has (from another message's truncated References) is broken first,
+        // even when the new link is then refused because it would make a loop.
         match prev {
-            Some(p) if p != node && !tree.is_descendant(p, node) => tree.link(p, node),
-            Some(_) => {}
+            Some(p) if tree.nodes[node].parent == Some(p) => {}
+            Some(p) => {
+                tree.unlink(node);
+                if p != node && !tree.is_descendant(p, node) {
+                    tree.link(p, node);
+                }
+            }
             None => tree.unlink(node),
         }
     }

@@ -179,17 +179,15 @@ impl View {
         view
     }
 
-    /// Marks UIDs from `first` up to (excluding) `end` as `\Recent` for this session. An
-    /// open range (`end` = `u32::MAX`, "everything claimed from here") is closed by the
-    /// next claim.
+    /// Marks UIDs from `first` up to (excluding) `end` as `\Recent` for this session
+    /// (nothing when `first >= end`).
     pub(crate) fn add_recent(&mut self, first: u32, end: u32) {
-        if let Some(last) = self.recent.last_mut()
-            && last.1 == u32::MAX
-        {
-            last.1 = first.max(last.0);
+        if first >= end {
+            return;
         }
-        if first < end {
-            self.recent.push((first, end));
+        match self.recent.last_mut() {
+            Some(last) if last.1 >= first && last.0 <= first => last.1 = last.1.max(end),
+            _ => self.recent.push((first, end)),
         }
     }
 
@@ -560,6 +558,12 @@ mod tests {
         assert!(!v.is_recent(1));
         assert!(v.is_recent(3));
         assert_eq!(v.recent_count(), 2);
+        v.add_recent(4, 4);
+        v.add_recent(4, 6);
+        v.add_recent(9, 8);
+        assert_eq!(v.recent, [(2, 6)]);
+        v.add_recent(7, 8);
+        assert!(v.is_recent(5) && !v.is_recent(6) && v.is_recent(7) && !v.is_recent(8));
         let e = ViewEntry::from_entry(entry(9, flags::SEEN | flags::DELETED, "a b", 1));
         assert_eq!(
             e.flag_list(true),

@@ -500,28 +500,88 @@ fn fetch_writer_streams_sections() {
             section: &section,
             origin: Some(100),
         },
-        4,
-        false,
+        b"abcd",
     );
-    out.extend_from_slice(b"abcd");
     w.streamed(
         &mut out,
         StreamedItem::Binary {
             part: &[3],
             origin: None,
         },
-        2,
-        true,
+        b"\0\0",
     );
-    out.extend_from_slice(b"\0\0");
-    w.streamed(&mut out, StreamedItem::Rfc822Header, 0, false);
-    w.streamed(&mut out, StreamedItem::Rfc822Text, 0, false);
-    w.streamed(&mut out, StreamedItem::Rfc822, 0, false);
+    w.streamed(&mut out, StreamedItem::Rfc822Header, b"");
+    w.streamed(&mut out, StreamedItem::Rfc822Text, b"");
+    w.streamed(&mut out, StreamedItem::Rfc822, b"");
     w.end(&mut out);
     assert_eq!(
         out,
         b"* 7 FETCH (UID 9 BODY[1.2.MIME]<100> {4}\r\nabcd BINARY[3] ~{2}\r\n\0\0 RFC822.HEADER {0}\r\n RFC822.TEXT {0}\r\n RFC822 {0}\r\n)\r\n"
     );
+}
+
+#[test]
+fn nul_goes_out_only_in_binary_literal8() {
+    // RFC 9051 §4.3: a literal (`{n}`) must not hold NUL; RFC 3516 §4.2: only BINARY
+    // data may be a literal8 (`~{n}`). Elsewhere a NUL becomes 0x80, one octet for
+    // one, so sizes and partial offsets stay true.
+    let opts = EncodeOptions::default();
+    let section = Section {
+        part: vec![1],
+        text: None,
+    };
+    let mut out = Vec::new();
+    let mut w = FetchWriter::begin(&mut out, 1);
+    w.streamed(
+        &mut out,
+        StreamedItem::BodySection {
+            section: &section,
+            origin: None,
+        },
+        b"a\0b",
+    );
+    w.streamed(&mut out, StreamedItem::Rfc822Text, b"\0");
+    w.streamed(
+        &mut out,
+        StreamedItem::Binary {
+            part: &[1],
+            origin: None,
+        },
+        b"a\0b",
+    );
+    w.streamed(
+        &mut out,
+        StreamedItem::Binary {
+            part: &[2],
+            origin: None,
+        },
+        b"ab",
+    );
+    w.end(&mut out);
+    assert_eq!(
+        out,
+        b"* 1 FETCH (BODY[1] {3}\r\na\x80b RFC822.TEXT {1}\r\n\x80 BINARY[1] ~{3}\r\na\0b BINARY[2] {2}\r\nab)\r\n"
+    );
+    let mut rendered = Vec::new();
+    Response::Data(Data::Fetch {
+        seq: 2,
+        items: vec![
+            FetchItem::BodySection {
+                section: section.clone(),
+                origin: None,
+                data: Some(b("x\0")),
+            },
+            FetchItem::Rfc822(Some(b("\0"))),
+        ],
+    })
+    .encode(&mut rendered, opts);
+    assert_eq!(
+        rendered,
+        b"* 2 FETCH (BODY[1] {2}\r\nx\x80 RFC822 {1}\r\n\x80)\r\n"
+    );
+    let mut s = Vec::new();
+    write_string(&mut s, b"nul\0", opts);
+    assert_eq!(s, b"{4}\r\nnul\x80");
 }
 
 #[test]
@@ -547,7 +607,7 @@ fn string_forms() {
     assert_eq!(s("grüße".as_bytes(), false), "{7}\r\ngrüße".as_bytes());
     assert_eq!(s("grüße".as_bytes(), true), "\"grüße\"".as_bytes());
     assert_eq!(s(b"\xff\xfe", true), b"{2}\r\n\xff\xfe");
-    assert_eq!(s(b"nul\0", false), b"~{4}\r\nnul\0");
+    assert_eq!(s(b"nul\0", false), b"{4}\r\nnul\x80");
     let long = vec![b'a'; 2000];
     assert!(s(&long, false).starts_with(b"{2000}\r\n"));
     assert_eq!(a(b"INBOX"), b"INBOX");

@@ -290,6 +290,17 @@ fn list_and_lsub() {
             list(vec![], "~/Mail/", &["%"], vec![], false),
         ),
         ("A203 LIST \"\" *", list(vec![], "", &["*"], vec![], false)),
+        // RFC 9051 §9: `~` is a `list-char` (an `ATOM-CHAR`); only `~{` opens a
+        // literal8.
+        (
+            "t1 LIST \"\" ~foo",
+            list(vec![], "", &["~foo"], vec![], false),
+        ),
+        ("t2 LIST \"\" ~", list(vec![], "", &["~"], vec![], false)),
+        (
+            "t3 LIST \"\" (~foo ~/%)",
+            list(vec![], "", &["~foo", "~/%"], vec![], true),
+        ),
         (
             "A204 LIST \"\" INBOX/]%*",
             list(vec![], "", &["INBOX/]%*"], vec![], false),
@@ -362,6 +373,13 @@ fn list_and_lsub() {
             C::Lsub {
                 reference: b("#news."),
                 pattern: b("comp.mail.*"),
+            },
+        ),
+        (
+            "t4 LSUB \"\" ~foo*",
+            C::Lsub {
+                reference: b(""),
+                pattern: b("~foo*"),
             },
         ),
         (
@@ -468,4 +486,19 @@ fn secrets_are_not_debug_printed() {
         !auth.contains("aHVudGVyMg") && !auth.contains("hunter2"),
         "{auth}"
     );
+}
+
+proptest::proptest! {
+    /// RFC 9051 §9 `list-mailbox = 1*list-char / string`: any run of list-chars (every
+    /// CHAR but CTL, SP, `(`, `)`, `{`, `"` and `\`), `~` first or not, is a pattern
+    /// and parses back to itself. (The `imap_command` fuzz target checks the same.)
+    #[test]
+    fn unquoted_list_patterns_round_trip(pattern in "[!#-'*-\\[\\]-z|}~]{1,40}") {
+        match parse(&format!("t LIST \"\" {pattern}")) {
+            Ok(CommandBody::List(l)) => {
+                proptest::prop_assert_eq!(l.patterns, vec![b(&pattern)]);
+            }
+            other => proptest::prop_assert!(false, "{pattern}: {other:?}"),
+        }
+    }
 }

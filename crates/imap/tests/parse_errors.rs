@@ -54,6 +54,8 @@ fn strings_and_literals() {
         ("a1 LOGIN user", Some("a1"), K::UnexpectedEnd),
         ("a1 LOGIN user (pw)", Some("a1"), K::Syntax),
         ("a1 LOGIN ~{3}\r\nabc x", Some("a1"), K::Literal),
+        // A literal8 is still refused where a pattern is expected.
+        ("a1 LIST \"\" ~{3}\r\nabc", Some("a1"), K::Literal),
         ("a1 LOGIN {3}x x", Some("a1"), K::Syntax),
         ("a1 AUTHENTICATE", Some("a1"), K::UnexpectedEnd),
         ("a1 AUTHENTICATE PLAIN a", Some("a1"), K::Base64),

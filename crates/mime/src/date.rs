@@ -1,5 +1,6 @@
 //! The Date header (RFC 5322 §3.3 and the obsolete forms of §4.3) parsed to a UTC
-//! Unix timestamp for IMAP `SORT DATE` and `SEARCH SENTBEFORE` and friends.
+//! Unix timestamp for IMAP `SORT DATE` and THREAD, and to the day it names as written
+//! for `SEARCH SENTBEFORE` and friends.
 //!
 //! Tolerant: day names optional, comments ignored, two- and three-digit years,
 //! zone names and military zones, missing seconds, asctime order, ISO dates.
@@ -47,6 +48,30 @@ struct DateFields {
 /// Parses a Date header value to seconds since the Unix epoch (UTC); `None` when no
 /// date can be read.
 pub fn parse_date(value: &[u8]) -> Option<i64> {
+    let d = parse_written(value)?;
+    let offset = d.zone_minutes * 60;
+    Some(d.days * 86_400 + d.hour * 3_600 + d.minute * 60 + d.second - offset)
+}
+
+/// The day a Date header value names, as written: days since 1970-01-01 of its
+/// date part, its time and zone disregarded (`SENTBEFORE`, `SENTON` and `SENTSINCE`
+/// compare this, RFC 9051 §6.4.4). `Sat, 2 Jan 2021 01:00 +0200` is 2 January even
+/// though it is 1 January in UTC. `None` when no date can be read.
+pub fn parse_date_day(value: &[u8]) -> Option<i64> {
+    parse_written(value).map(|d| d.days)
+}
+
+/// A Date value as written, validated.
+struct Written {
+    /// Days since 1970-01-01 of the date part.
+    days: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    zone_minutes: i64,
+}
+
+fn parse_written(value: &[u8]) -> Option<Written> {
     let text = strip_comments(value);
     let mut fields = DateFields::default();
     for token in text
@@ -65,10 +90,13 @@ pub fn parse_date(value: &[u8]) -> Option<i64> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let second = second.min(59);
-    let days = days_from_civil(year, month, day);
-    let offset = fields.zone_minutes.unwrap_or(0) * 60;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second - offset)
+    Some(Written {
+        days: days_from_civil(year, month, day),
+        hour,
+        minute,
+        second: second.min(59),
+        zone_minutes: fields.zone_minutes.unwrap_or(0),
+    })
 }
 
 fn strip_comments(value: &[u8]) -> String {
@@ -254,6 +282,24 @@ mod tests {
         for (value, expected) in table {
             assert_eq!(parse_date(value.as_bytes()), *expected, "{value}");
         }
+    }
+
+    #[test]
+    fn written_day_ignores_time_and_zone() {
+        let day = |s: &str| parse_date_day(s.as_bytes());
+        let jan2 = days_from_civil(2021, 1, 2);
+        // RFC 9051 §6.4.4: the date part as written; converting to UTC first would
+        // move each of these to a neighbouring day.
+        assert_eq!(day("Sat, 2 Jan 2021 01:00:00 +0200"), Some(jan2));
+        assert_eq!(day("Sat, 2 Jan 2021 23:30:00 -0500"), Some(jan2));
+        assert_eq!(day("2 Jan 2021 23:59:59 PST"), Some(jan2));
+        assert_eq!(day("2021-01-02 00:30 +14:00"), Some(jan2));
+        assert_eq!(
+            parse_date(b"Sat, 2 Jan 2021 01:00:00 +0200"),
+            Some(1_609_542_000)
+        );
+        assert_eq!(day("garbage"), None);
+        assert_eq!(day("Tue, 29 Feb 2015 12:00:00 +0000"), None);
     }
 
     #[test]

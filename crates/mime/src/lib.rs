@@ -41,7 +41,7 @@ pub use charset::{decode_text, encoding_for_label};
 pub use content_type::{
     ContentDisposition, ContentType, Parameter, parse_content_disposition, parse_content_type,
 };
-pub use date::parse_date;
+pub use date::{parse_date, parse_date_day};
 pub use encoded_word::{decode_encoded_words, decode_encoded_words_with_fallback};
 pub use envelope::Envelope;
 pub use header::{

@@ -45,7 +45,7 @@ pub fn parse(raw: &[u8]) -> MessageStructure {
     let root = parser.finish();
     let header = root.header(raw);
     let envelope = parser.root_envelope.take().unwrap_or_default();
-    let sort_keys = SortKeys::from_header_block(header, &envelope);
+    let sort_keys = SortKeys::from_header_block(header);
     MessageStructure {
         envelope,
         root,

@@ -1,29 +1,65 @@
 //! Keys for IMAP `SORT` (RFC 5256, RFC 5957 `DISPLAYFROM`/`DISPLAYTO`) and `THREAD`
-//! (RFC 5256 §3): parsed date, base subject, first From/To/Cc mailbox and display
-//! name, and message identifiers.
+//! (RFC 5256 §3): parsed date, base subject and message identifiers, computed once at
+//! delivery from the top-level header block; and the address keys, which SORT derives
+//! from the stored ENVELOPE when it sorts ([`SortAddress::of_first`]).
 //!
-//! Computed once at delivery from the top-level header block. Does no I/O.
+//! Does no I/O.
 
 use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::date::parse_date;
 use crate::encoded_word::decode_encoded_words;
-use crate::envelope::Envelope;
 use crate::header::{header_fields, unfold};
 use crate::msg_id::{parse_msg_id, parse_msg_id_list};
 use crate::subject::base_subject;
 
-/// The first address of a header for sorting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The sort keys of an address list (From, To or Cc): those of its first address, which
+/// may be a group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SortAddress {
-    /// The local part (RFC 5256 `FROM`, `TO`, `CC` sort on it).
+    /// RFC 5256 §3 `FROM`, `TO`, `CC`: the `addr-mailbox` of the first address: the
+    /// local part, or the group name when the list starts with a group.
     pub mailbox: String,
-    /// Decoded display name, or `mailbox@host` when there is none (RFC 5957).
+    /// RFC 5957 §3: the display value of the first address.
     pub display: String,
 }
 
-/// Everything SORT and THREAD compare, precomputed.
+impl SortAddress {
+    /// The keys of `list`'s first address, an IMAP ENVELOPE address list where a group
+    /// is a start marker (`addr-mailbox` = the group name, no host) followed by its
+    /// members and an end marker. Empty strings for an empty list (RFC 5256 §3: a
+    /// missing address sorts as the empty string).
+    ///
+    /// RFC 5957 §3, the display value: the `addr-name` with encoded words decoded, if
+    /// that is not empty; else `addr-mailbox@addr-host` when both exist; else the
+    /// `addr-mailbox` alone (so a group sorts by its name, `To: empty:;` as `empty`);
+    /// else the empty string.
+    pub fn of_first(list: &[Address]) -> SortAddress {
+        let Some(first) = list.first() else {
+            return SortAddress::default();
+        };
+        let mailbox = first.mailbox.clone().unwrap_or_default();
+        let name = first
+            .name
+            .as_deref()
+            .map(|name| decode_encoded_words(name.as_bytes()))
+            .filter(|name| !name.is_empty());
+        let display = match (name, &first.mailbox, &first.host) {
+            (Some(name), _, _) => name,
+            (None, Some(m), Some(h)) => format!("{m}@{h}"),
+            (None, Some(m), None) => m.clone(),
+            (None, None, _) => String::new(),
+        };
+        SortAddress { mailbox, display }
+    }
+}
+
+/// Everything SORT and THREAD compare that the ENVELOPE does not hold, precomputed.
+///
+/// Structures stored by earlier versions also carry `from`, `to` and `cc` (keys of the
+/// first non-group address, which RFC 5256 does not define); they are ignored when
+/// read, and SORT derives address keys from the envelope instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SortKeys {
     /// Date header as seconds since the Unix epoch (UTC); `None` when unparseable,
@@ -33,15 +69,6 @@ pub struct SortKeys {
     /// Base subject (RFC 5256 §2.1), decoded.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub base_subject: String,
-    /// First From mailbox.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<SortAddress>,
-    /// First To mailbox.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<SortAddress>,
-    /// First Cc mailbox.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cc: Option<SortAddress>,
     /// Message-ID without angle brackets, when valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
@@ -53,27 +80,10 @@ pub struct SortKeys {
     pub references: Vec<String>,
 }
 
-fn first_sort_address(list: &[Address]) -> Option<SortAddress> {
-    let address = list.iter().find(|a| a.host.is_some())?;
-    let mailbox = address.mailbox.clone().unwrap_or_default();
-    let name = address
-        .name
-        .as_deref()
-        .map(|name| decode_encoded_words(name.as_bytes()))
-        .filter(|name| !name.trim().is_empty());
-    let display = name.unwrap_or_else(|| address.addr_spec().unwrap_or_default());
-    Some(SortAddress { mailbox, display })
-}
-
 impl SortKeys {
-    /// Computes the keys from a header block and its already-parsed envelope.
-    pub fn from_header_block(block: &[u8], envelope: &Envelope) -> Self {
-        let mut keys = SortKeys {
-            from: first_sort_address(&envelope.from),
-            to: first_sort_address(&envelope.to),
-            cc: first_sort_address(&envelope.cc),
-            ..SortKeys::default()
-        };
+    /// Computes the keys from a header block.
+    pub fn from_header_block(block: &[u8]) -> Self {
+        let mut keys = SortKeys::default();
         let (mut seen_date, mut seen_subject, mut seen_id) = (false, false, false);
         let (mut seen_in_reply_to, mut seen_references) = (false, false);
         for field in header_fields(block) {
@@ -102,31 +112,19 @@ impl SortKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::parse_address_list;
 
     #[test]
     fn keys_from_header() {
-        let block = b"From: \"Doe\" <z@x.test>\r\nTo: G:;, =?utf-8?q?J=C3=B6rg?= <j@y.test>\r\n\
-Cc: plain@z.test\r\nDate: 1 Jan 2000 00:00:00 +0000\r\nSubject: Re: [list] hi (fwd)\r\n\
-Message-ID: <m1@x>\r\nIn-Reply-To: <p@x>\r\nReferences: <r1@x>\r\n <r2@x>\r\n\r\n";
-        let envelope = Envelope::from_header_block(block);
-        let keys = SortKeys::from_header_block(block, &envelope);
+        let block = b"From: \"Doe\" <z@x.test>\r\nDate: 1 Jan 2000 00:00:00 +0000\r\n\
+Subject: Re: [list] hi (fwd)\r\nMessage-ID: <m1@x>\r\nIn-Reply-To: <p@x>\r\n\
+References: <r1@x>\r\n <r2@x>\r\n\r\n";
+        let keys = SortKeys::from_header_block(block);
         assert_eq!(
             keys,
             SortKeys {
                 date: Some(946_684_800),
                 base_subject: "hi".into(),
-                from: Some(SortAddress {
-                    mailbox: "z".into(),
-                    display: "Doe".into()
-                }),
-                to: Some(SortAddress {
-                    mailbox: "j".into(),
-                    display: "J\u{f6}rg".into()
-                }),
-                cc: Some(SortAddress {
-                    mailbox: "plain".into(),
-                    display: "plain@z.test".into()
-                }),
                 message_id: Some("m1@x".into()),
                 in_reply_to: vec!["p@x".into()],
                 references: vec!["r1@x".into(), "r2@x".into()],
@@ -136,7 +134,45 @@ Message-ID: <m1@x>\r\nIn-Reply-To: <p@x>\r\nReferences: <r1@x>\r\n <r2@x>\r\n\r\
 
     #[test]
     fn missing_headers_give_empty_keys() {
-        let keys = SortKeys::from_header_block(b"", &Envelope::default());
+        let keys = SortKeys::from_header_block(b"");
         assert_eq!(keys, SortKeys::default());
+    }
+
+    #[test]
+    fn structures_stored_with_address_keys_still_read() {
+        // What earlier versions stored: address keys inside the sort keys.
+        let old = r#"{"date":946684800,"base_subject":"hi",
+            "from":{"mailbox":"z","display":"Doe"},"cc":{"mailbox":"a","display":"a@b"}}"#;
+        let keys: SortKeys = serde_json::from_str(old).unwrap();
+        assert_eq!(keys.date, Some(946_684_800));
+        assert_eq!(keys.base_subject, "hi");
+    }
+
+    #[test]
+    fn address_keys_follow_rfc_5256_and_5957() {
+        let key = |value: &str| SortAddress::of_first(&parse_address_list(value.as_bytes()));
+        let k = |mailbox: &str, display: &str| SortAddress {
+            mailbox: mailbox.into(),
+            display: display.into(),
+        };
+        let table: &[(&str, SortAddress)] = &[
+            ("\"Doe\" <z@x.test>, a@b.test", k("z", "Doe")),
+            ("=?utf-8?q?J=C3=B6rg?= <j@y.test>", k("j", "J\u{f6}rg")),
+            ("plain@z.test", k("plain", "plain@z.test")),
+            ("\"\" <q@z.test>", k("q", "q@z.test")),
+            // A group: addr-mailbox is the group name (RFC 5256 §3 on the IMAP
+            // address), the display value falls back to it (RFC 5957 §3) — never
+            // the first member.
+            ("user2: blah@domain1.org;", k("user2", "user2")),
+            ("empty:;", k("empty", "empty")),
+            (
+                "Undisclosed recipients:;, late@x.test",
+                k("Undisclosed recipients", "Undisclosed recipients"),
+            ),
+            ("", k("", "")),
+        ];
+        for (value, expected) in table {
+            assert_eq!(&key(value), expected, "{value}");
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Everything between a socket and a protocol session: listeners, TLS (server side with
-//! certificate reload, client side for the queue and collection), connection limits
-//! (total and per IP), and graceful shutdown.
+//! Everything between a socket and a protocol session: listeners, the PROXY protocol
+//! from trusted load balancers, TLS (server side with certificate reload, client side for
+//! the queue and collection), connection limits (total and per IP), and graceful
+//! shutdown.
 //!
 //! Protocol crates receive a [`Connection`] whose stream is a boxed [`AsyncStream`], so
 //! STARTTLS can replace it with its TLS-wrapped self and tests can hand in an in-memory
@@ -10,12 +11,13 @@
 pub mod dial;
 pub mod limits;
 pub mod listener;
+pub mod proxy_protocol;
 pub mod shutdown;
 pub mod stream;
 pub mod tls;
 
 pub use limits::ConnectionLimits;
-pub use listener::{AcceptContext, Connection, ListenerSpec, TlsMode, serve};
+pub use listener::{AcceptContext, Connection, ListenerSpec, TlsMode, TrustedProxies, serve};
 pub use shutdown::Shutdown;
 pub use stream::{AsyncStream, BoxedStream, TlsInfo};
 pub use tls::client::{ClientTls, ClientTlsMode};

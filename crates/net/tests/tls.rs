@@ -22,6 +22,7 @@ async fn start(tls: ServerTls) -> std::net::SocketAddr {
         limits: ConnectionLimits::new(100, 10),
         shutdown: Shutdown::new(),
         handshake_timeout: Duration::from_secs(5),
+        proxies: pillarbox_net::TrustedProxies::default(),
     };
     let spec = ListenerSpec {
         service: "test",

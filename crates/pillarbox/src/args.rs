@@ -53,6 +53,53 @@ pub enum Command {
         #[command(subcommand)]
         command: AliasCommand,
     },
+    /// The event log: logins, refusals, deliveries, errors... (filters combine).
+    Events(EventsArgs),
+    /// A message's timeline: received, checked, delivered, queued, each attempt, notices.
+    Trace {
+        /// A trace id (from the Received header or the 250 reply), a Message-ID, an
+        /// address, or a queue id.
+        key: String,
+        /// Only traces seen within this long, e.g. 2d.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open sessions on every node.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+    /// Counters by minute, hour or day, and the queue now.
+    Stats {
+        /// minute, hour or day.
+        #[arg(long, default_value = "hour")]
+        by: String,
+        /// How far back, e.g. 24h.
+        #[arg(long)]
+        since: Option<String>,
+        /// One domain's counters (default: the totals).
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alerts raised and cleared.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Webhooks: events posted as signed JSON to a URL.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+    /// The store itself: move an installation into PostgreSQL, list a cluster's nodes.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Collect mail from remote POP3/IMAP mailboxes (MultiPOP, Internet Mail Accounts).
     Collect {
         #[command(subcommand)]
@@ -98,6 +145,46 @@ pub enum DomainCommand {
         /// The host serving autoconfig, for the dns format (default: server.hostname).
         #[arg(long)]
         http_host: Option<String>,
+    },
+    /// DKIM keys of a domain: generate, rotate, activate, show, remove.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
+    /// Every DNS record the domain needs (MX, SPF, DKIM, DMARC, client SRV records), as
+    /// zone-file lines.
+    Dns {
+        name: String,
+        /// The host serving autoconfig (default: server.hostname).
+        #[arg(long)]
+        http_host: Option<String>,
+    },
+}
+
+/// `pillarbox domain dkim ...`
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Make the domain's first keys (RSA-2048 and Ed25519) and start signing with them;
+    /// prints the TXT records to publish.
+    Generate { domain: String },
+    /// Make a new pair that waits (pending) while the current one goes on signing;
+    /// publish its records, then `activate` it.
+    Rotate { domain: String },
+    /// Sign with the pending pair from now on (its records must be live); the pair it
+    /// replaces is retired.
+    Activate { domain: String },
+    /// The keys with their selectors, states and TXT records.
+    Show {
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the domain's keys (mail from it goes out unsigned), or only the retired
+    /// ones with --retired.
+    Remove {
+        domain: String,
+        #[arg(long)]
+        retired: bool,
     },
 }
 
@@ -441,4 +528,126 @@ pub struct TestConnectionArgs {
     pub ehlo: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `pillarbox store ...`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy this (embedded) installation into an empty PostgreSQL database, with
+    /// progress; the server must be stopped. Then set `[store] engine = "postgres"`
+    /// and `url`, and give every node this installation's secrets key.
+    Migrate {
+        /// The database: postgres://user:password@host:port/database[?sslmode=...]
+        #[arg(long)]
+        to: String,
+        /// Extra CA certificate (PEM) for the database's TLS certificate.
+        #[arg(long)]
+        tls_ca_file: Option<std::path::PathBuf>,
+        /// Do not verify the database's TLS certificate.
+        #[arg(long)]
+        no_tls_verify: bool,
+    },
+    /// The nodes sharing the store, with when each started and was last seen.
+    Nodes {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `pillarbox events ...`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep printing new events as they come.
+    #[arg(long)]
+    pub follow: bool,
+    /// From this long ago (e.g. 1h) or this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until this long ago or this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Event types (repeat; `login.` matches every login event).
+    #[arg(long = "type")]
+    pub kinds: Vec<String>,
+    /// Severities (repeat): info, notice, warning, error.
+    #[arg(long)]
+    pub severity: Vec<String>,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long)]
+    pub ip: Option<std::net::IpAddr>,
+    /// Text the event contains.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Most events shown (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pillarbox sessions ...`
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Every open session: protocol, client, user, TLS, last command, bytes, mailbox.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// End sessions (the seeds' Disconnect): one by id (NODE:ID in a cluster), or every
+    /// session of a user or from an address.
+    Kill {
+        id: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+    },
+}
+
+/// `pillarbox alerts ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Every alert with its state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an alert: no more repeated mail while it stays raised.
+    Ack { name: String },
+}
+
+/// `pillarbox webhooks ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Subscribe URL to events (`message.new`, `message.delivered`, `message.deferred`,
+    /// `message.bounced`, `alert.raised`, `alert.cleared`, `login.failure_burst`; a
+    /// prefix such as `message.`, or `*`). Prints the signing secret.
+    Add {
+        url: String,
+        #[arg(long, value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        /// An account's own subscription (only its events); default: server-wide.
+        #[arg(long)]
+        account: Option<String>,
+        /// Read the signing secret from standard input (default: a random one).
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        id: i64,
+    },
+    /// The posts of a webhook, newest first, with attempts and errors.
+    History {
+        id: i64,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod logging;
+mod monitoring;
 mod services;
 
 use std::process::ExitCode;

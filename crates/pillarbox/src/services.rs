@@ -8,7 +8,7 @@ use pillarbox_imap::{ImapService, ImapSettings};
 use pillarbox_net::{AcceptContext, Connection, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
-use pillarbox_web::{WebService, WebSettings};
+use pillarbox_web::{MetricsService, WebService, WebSettings};
 use tokio::net::TcpListener;
 
 /// Everything the services share, built once at start-up.
@@ -26,6 +26,10 @@ pub struct ServiceContext {
     pub imap: ImapService,
     /// The HTTP service (client autoconfig), shared by the http and https listeners.
     pub web: WebService,
+    /// Prometheus metrics, on the metrics listener.
+    pub metrics: MetricsService,
+    /// The MX's SPF, DKIM and DMARC checks (`[mail_auth]`), shared by SMTP listeners.
+    pub checks: Option<std::sync::Arc<pillarbox_smtp::auth_checks::InboundChecks>>,
 }
 
 impl ServiceContext {
@@ -35,8 +39,16 @@ impl ServiceContext {
         pipeline: DeliveryPipeline,
         tls: ServerTls,
         accept: AcceptContext,
+        certificate_not_after: std::sync::Arc<std::sync::atomic::AtomicI64>,
     ) -> Self {
         let directory = pipeline.directory().clone();
+        let metrics = MetricsService::new(
+            directory.store().clone(),
+            directory.monitor().clone(),
+            config.monitor.metrics_token.clone(),
+            certificate_not_after,
+            config.server.data_dir.clone(),
+        );
         let pop3 = Pop3Service::new(
             Pop3Settings {
                 pop3: config.pop3.clone(),
@@ -62,7 +74,28 @@ impl ServiceContext {
                 listen: config.listen.clone(),
             },
             directory.store().clone(),
-        );
+        )
+        .with_sessions(directory.monitor().sessions().cloned());
+        let checks = if config.mail_auth.enabled {
+            let resolver = if config.mail_auth.resolver.is_empty() {
+                &config.queue.resolver
+            } else {
+                &config.mail_auth.resolver
+            };
+            match pillarbox_smtp::auth_checks::InboundChecks::new(
+                &config.mail_auth,
+                &config.server.hostname,
+                resolver,
+            ) {
+                Ok(c) => Some(std::sync::Arc::new(c)),
+                Err(e) => {
+                    tracing::error!(error = %e, "SPF, DKIM and DMARC checks are off");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Self {
             config,
             pipeline,
@@ -71,9 +104,14 @@ impl ServiceContext {
             pop3,
             imap,
             web,
+            metrics,
+            checks,
         }
     }
 }
+
+const HTTP_REFUSAL: &str =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 /// Starts the accept loop for `service` on `listener`.
 pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext) -> Result<()> {
@@ -109,9 +147,9 @@ pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext)
             ctx.imap.clone(),
         ),
         "http" | "https" => {
-            let refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-            accept(listener, ctx, spec(refusal), ctx.web.clone());
+            accept(listener, ctx, spec(HTTP_REFUSAL), ctx.web.clone());
         }
+        "metrics" => accept(listener, ctx, spec(HTTP_REFUSAL), ctx.metrics.clone()),
         other => bail!("unknown service {other}"),
     }
     Ok(())
@@ -125,6 +163,7 @@ fn smtp(ctx: &ServiceContext, kind: ListenerKind, tls: TlsMode) -> SmtpService {
         trusted: ctx.config.network.trusted.clone(),
         relay: ctx.config.network.relay.clone(),
         bounce_from: ctx.config.queue.bounce_sender(&ctx.config.server.hostname),
+        checks: ctx.checks.clone(),
     };
     let starttls = (tls == TlsMode::Plain).then(|| ctx.tls.clone());
     SmtpService::new(kind, settings, ctx.pipeline.clone(), starttls)
@@ -153,21 +192,63 @@ impl Session for ImapService {
     }
 }
 
+impl Session for MetricsService {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
+}
+
 impl Session for WebService {
     fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
         self.handle(conn)
     }
 }
 
-/// Spawns the accept loop of `listener`, each connection run by `svc`.
+/// The protocol a listener speaks, as the list of live sessions names it (none for
+/// the metrics listener: scrapes are not sessions).
+fn protocol_of(service: &str) -> Option<&'static str> {
+    match service {
+        "smtp" | "submission" | "submissions" => Some("smtp"),
+        "imap" | "imaps" => Some("imap"),
+        "pop3" | "pop3s" => Some("pop3"),
+        "http" | "https" => Some("http"),
+        _ => None,
+    }
+}
+
+/// Spawns the accept loop of `listener`, each connection run by `svc`: listed among
+/// the live sessions while it lasts (its octets counted), and ended when an
+/// administrator ends it.
 fn accept<S: Session>(listener: TcpListener, ctx: &ServiceContext, spec: ListenerSpec, svc: S) {
+    let service = spec.service;
+    let sessions = protocol_of(service).and(ctx.pipeline.directory().monitor().sessions().cloned());
     tokio::spawn(pillarbox_net::serve(
         listener,
         spec,
         ctx.accept.clone(),
-        move |conn| {
+        move |mut conn| {
             let svc = svc.clone();
-            async move { svc.run(conn).await }
+            let guard = sessions
+                .as_ref()
+                .zip(protocol_of(service))
+                .map(|(s, p)| s.open(conn.id, p, service, conn.peer.ip()));
+            async move {
+                let Some(guard) = guard else {
+                    return svc.run(conn).await;
+                };
+                let handle = guard.handle().clone();
+                if let Some(t) = &conn.tls {
+                    handle.set_tls(&t.version);
+                }
+                conn.stream =
+                    Box::new(pillarbox_monitor::Counted::new(conn.stream, handle.clone()));
+                let killed = handle.killed();
+                tokio::select! {
+                    _ = svc.run(conn) => {}
+                    _ = killed.cancelled() => tracing::info!("session ended by an administrator"),
+                }
+                drop(guard);
+            }
         },
     ));
 }

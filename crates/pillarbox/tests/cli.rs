@@ -260,3 +260,39 @@ fn cli_works_while_the_server_runs() {
     assert!(ok(server.cli(&["domain", "list"], None)).contains("live.test"));
     let _ = Duration::from_secs(0);
 }
+
+/// A database that cannot be reached is a clear error at start, naming the URL with
+/// its password hidden and the cause, from the CLI and from `serve` alike.
+#[test]
+fn an_unreachable_database_is_one_clear_line_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = support::peers::free_port();
+    let config = dir.path().join("pillarbox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndata_dir = \"{}\"\n[store]\nengine = \"postgres\"\n\
+             url = \"postgres://pillar:s3cret@127.0.0.1:{closed}/mail\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let line = fails(cli(&config, &["domain", "list"], None));
+    assert!(
+        line.contains(&format!("postgres://pillar:***@127.0.0.1:{closed}/mail"))
+            && line.contains("refused")
+            && !line.contains("s3cret"),
+        "{line}"
+    );
+    let out = Command::new(bin())
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("***@127.0.0.1") && err.contains("refused") && !err.contains("s3cret"),
+        "{err}"
+    );
+}

@@ -81,7 +81,13 @@ c.login()
 assert c.cmd("CREATE Fruit/Apple").ok
 assert c.cmd("CREATE Fruit/Banana").ok
 assert c.cmd("SUBSCRIBE Fruit/Banana").ok
+# RFC 9051 §6.3.7: SUBSCRIBE of a mailbox that does not exist is refused; a
+# subscription outlives the mailbox it names.
+r = c.cmd("SUBSCRIBE Ghost")
+assert r.status == "NO" and r.code == "NONEXISTENT", r
+assert c.cmd("CREATE Ghost").ok
 assert c.cmd("SUBSCRIBE Ghost").ok
+assert c.cmd("DELETE Ghost").ok
 assert c.cmd("APPEND Fruit/Apple ", Lit("Subject: a\r\n\r\nx\r\n")).ok
 
 r = c.cmd('LSUB "" "*"')

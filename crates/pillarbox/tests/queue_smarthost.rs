@@ -258,9 +258,8 @@ fn pop_before_smtp_logs_in_first() {
     sendmail(&a, "good@a.test", "x@remote.test", "after pop");
     peer.wait_for(1, Duration::from_secs(30));
     assert!(
-        b.wait_log("\"service\":\"POP3\"", Duration::from_secs(5))
-            .is_some()
-            || b.wait_log("POP3", Duration::from_secs(1)).is_some(),
+        b.wait_log("\"event\":\"login.ok\"", Duration::from_secs(5))
+            .is_some_and(|l| l.contains("\"service\":\"pop3\"")),
         "the POP3 login happened on the upstream"
     );
     sendmail(&a, "bad@a.test", "x@remote.test", "no pop");

@@ -38,7 +38,9 @@ fn swaks(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// A raw SMTP conversation: sends `chunks` one write each, reading after each.
+/// A raw SMTP conversation: sends `chunks` one write each, reading after each (until
+/// the server is quiet; after a chunk that ends with QUIT, until it closes, however
+/// long a loaded machine takes).
 fn raw(addr: std::net::SocketAddr, chunks: &[&[u8]]) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(700)))
@@ -57,6 +59,9 @@ fn raw(addr: std::net::SocketAddr, chunks: &[&[u8]]) -> String {
     read_some(&mut s, &mut all);
     for c in chunks {
         s.write_all(c).unwrap();
+        if c.ends_with(b"QUIT\r\n") {
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        }
         read_some(&mut s, &mut all);
     }
     all

@@ -149,3 +149,22 @@ fn nothing_below_the_binary_depends_on_it_and_store_stays_at_the_bottom() {
         );
     }
 }
+
+#[test]
+fn sieve_is_pure_and_sits_on_mime_only() {
+    let d = deps("sieve");
+    for dep in &d {
+        assert!(
+            !dep.starts_with("pillarbox-") || dep == "pillarbox-mime",
+            "sieve depends on {dep}: the engine is pure and uses only mime below it"
+        );
+    }
+    for io in [
+        "tokio",
+        "pillarbox-store",
+        "pillarbox-net",
+        "pillarbox-config",
+    ] {
+        assert!(!d.contains(&io.to_string()), "sieve depends on {io}");
+    }
+}

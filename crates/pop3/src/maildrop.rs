@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use pillarbox_store::{AccountId, BlobHash, BlobStore, MailboxId, Store, StoreError};
+use pillarbox_store::{AccountId, BlobHash, BlobStore, MailboxId, Slot, Store, StoreError};
 use tokio::time::Instant;
 
 use crate::proto::WireSize;
@@ -311,6 +311,8 @@ pub enum LockRefusal {
     InUse,
     /// RFC 2449 §8.1.2: the last login was less than the LOGIN-DELAY ago.
     LoginDelay { wait: Duration },
+    /// The store could not be asked whether another node holds it.
+    Unavailable,
 }
 
 #[derive(Debug, Default)]
@@ -362,6 +364,7 @@ impl MaildropLocks {
         Ok(MaildropLock {
             table: self.table.clone(),
             account,
+            cluster: None,
         })
     }
 
@@ -377,12 +380,57 @@ impl MaildropLocks {
 pub struct MaildropLock {
     table: Arc<Mutex<LockTable>>,
     account: AccountId,
+    /// The store's lock, which keeps sessions on other nodes out.
+    cluster: Option<(Store, Slot)>,
+}
+
+impl MaildropLock {
+    /// Extends the lock to every node sharing `store` (RFC 2449 §8.1.1 `[IN-USE]`
+    /// when a session on another node holds the maildrop).
+    pub async fn across_nodes(mut self, store: &Store) -> Result<MaildropLock, LockRefusal> {
+        match store
+            .lock_slot(&format!("pop3:{}", self.account.0), 1)
+            .await
+        {
+            Ok(Some(slot)) => {
+                self.cluster = Some((store.clone(), slot));
+                Ok(self)
+            }
+            Ok(None) => Err(LockRefusal::InUse),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot lock the maildrop in the store");
+                Err(LockRefusal::Unavailable)
+            }
+        }
+    }
+}
+
+impl MaildropLock {
+    /// Releases the lock now, the store's part included, before returning: a client
+    /// that logs in again (on any node) right after QUIT finds the maildrop free.
+    pub async fn release(mut self) {
+        if let Some((store, slot)) = self.cluster.take()
+            && let Err(e) = store.unlock_slot(slot).await
+        {
+            tracing::warn!(error = %e, "cannot release the maildrop lock");
+        }
+        // Drop removes the local entry.
+    }
 }
 
 impl Drop for MaildropLock {
     fn drop(&mut self) {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         t.held.remove(&self.account);
+        if let Some((store, slot)) = self.cluster.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = store.unlock_slot(slot).await {
+                    tracing::warn!(error = %e, "cannot release the maildrop lock");
+                }
+            });
+        }
     }
 }
 

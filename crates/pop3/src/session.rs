@@ -65,6 +65,8 @@ pub(crate) struct Session {
     pub tls: Option<TlsInfo>,
     pub errors: u32,
     pub shutdown: CancellationToken,
+    /// This session in the monitor's list of live sessions (absent in tests).
+    pub live: Option<pillarbox_monitor::SessionHandle>,
 }
 
 impl Session {
@@ -83,6 +85,7 @@ impl Session {
             tls,
             errors: 0,
             shutdown,
+            live: None,
         }
     }
 
@@ -185,6 +188,9 @@ impl Session {
                 return Next::Stay(state);
             }
         };
+        if let Some(l) = &self.live {
+            l.set_command(cmd.keyword());
+        }
         use Command as C;
         use State as S;
         match (state, cmd) {

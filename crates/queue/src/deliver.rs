@@ -140,7 +140,7 @@ pub(crate) async fn deliver_group(
             continue;
         }
         if let Some(rate) = inner.rates.get(route.name()) {
-            rate.acquire().await;
+            rate.acquire(&inner.store).await;
         }
         let attempts = send_one(inner, &mut client, &host, message_items).await;
         settle(message_items, attempts);

@@ -22,6 +22,7 @@ mod notices;
 mod oauth;
 mod popbefore;
 pub mod rate;
+mod record;
 pub mod route;
 mod runner;
 pub mod schedule;
@@ -97,7 +98,7 @@ impl OutboundQueue {
             .routes
             .iter()
             .filter_map(|r| {
-                RateLimit::per_minute(r.messages_per_minute).map(|l| (r.name.clone(), l))
+                RateLimit::per_minute(&r.name, r.messages_per_minute).map(|l| (r.name.clone(), l))
             })
             .collect();
         let bounce_from = q.bounce_sender(&settings.hostname);

@@ -3,8 +3,7 @@
 //! destination, runs one delivery task per group within the concurrency limits, and
 //! records each message's results with their notices as soon as they are known.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pillarbox_config::window::{self, SendWindow};
@@ -20,8 +19,12 @@ use crate::route::Route;
 use crate::schedule::{wants_failure_notice, wants_success_notice};
 use crate::{Inner, QueueError};
 
-/// How long a delivery task may hold its recipients before they may be taken again.
-const LEASE_SECS: i64 = 3600;
+/// How long a lease lasts without renewal: a node that dies lets its recipients go to
+/// the others after at most this long (a live node renews its leases every
+/// [`RENEW_EVERY`]).
+const LEASE_SECS: i64 = 300;
+/// How often the runner renews the leases of its delivery tasks.
+const RENEW_EVERY: i64 = 60;
 /// Recipients leased in one round.
 const ROUND: i64 = 1000;
 /// The longest the scheduler sleeps without looking at the clock again.
@@ -29,7 +32,6 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// The state of the scheduler shared with its delivery tasks.
 pub(crate) struct Scheduler {
-    pub in_flight: Mutex<HashMap<String, usize>>,
     pub slots: Arc<Semaphore>,
     pub done: Notify,
     pub tasks: TaskTracker,
@@ -47,7 +49,6 @@ impl Scheduler {
             .map_err(QueueError::Config)?;
         let offset = window::parse_offset(&config.timezone).map_err(QueueError::Config)?;
         Ok(Scheduler {
-            in_flight: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(config.max_deliveries.max(1))),
             done: Notify::new(),
             tasks: TaskTracker::new(),
@@ -86,11 +87,18 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     }
     let mut changes = inner.store.changes().subscribe();
     tracing::info!("queue runner started");
+    let mut renewed = inner.clock.now();
     loop {
         if shutdown.is_cancelled() {
             break;
         }
         let now = inner.clock.now();
+        if now - renewed >= RENEW_EVERY {
+            renewed = now;
+            if let Err(e) = inner.store.queue_renew_leases(now + LEASE_SECS).await {
+                tracing::warn!(error = %e, "queue: cannot renew leases");
+            }
+        }
         let wait = match next_wait(&inner, now).await {
             Ok(w) => w,
             Err(e) => {
@@ -176,38 +184,27 @@ async fn dispatch(inner: &Arc<Inner>, now: i64) -> Result<(usize, bool), StoreEr
         // Split the group over as many connections as the destination allows.
         let chunks = split_by_message(items, per_conn);
         for chunk in chunks {
-            let admitted = {
-                let mut m = inner
-                    .scheduler
-                    .in_flight
-                    .lock()
-                    .map_err(|_| StoreError::Closed)?;
-                let n = m.entry(key.clone()).or_insert(0);
-                if *n < limit {
-                    *n += 1;
-                    true
-                } else {
-                    false
-                }
-            };
-            if !admitted {
+            // One slot per connection to the destination, counted across every node.
+            let Some(slot) = inner
+                .store
+                .lock_slot(&format!("queue:{key}"), limit)
+                .await?
+            else {
                 released.extend(
                     chunk
                         .into_iter()
                         .map(|i| (i.recipient_id, RecipientResult::Released)),
                 );
                 continue;
-            }
+            };
             started += 1;
-            let (inner2, key2, route2) = (inner.clone(), key.clone(), route.clone());
+            let (inner2, route2) = (inner.clone(), route.clone());
             inner.scheduler.tasks.spawn(async move {
                 let permit = inner2.scheduler.slots.clone().acquire_owned().await;
                 run_group(&inner2, &route2, chunk).await;
                 drop(permit);
-                if let Ok(mut m) = inner2.scheduler.in_flight.lock()
-                    && let Some(n) = m.get_mut(&key2)
-                {
-                    *n = n.saturating_sub(1);
+                if let Err(e) = inner2.store.unlock_slot(slot).await {
+                    tracing::warn!(error = %e, "queue: cannot give back a connection slot");
                 }
                 inner2.scheduler.done.notify_one();
             });
@@ -377,6 +374,9 @@ async fn settle(inner: &Inner, items: &[QueueItem], attempts: Vec<Attempt>) {
             }
         }
     }
+    let monitor = inner.pipeline.directory().monitor();
+    crate::record::attempts(monitor, items, &results);
+    crate::record::notices(monitor, items, &notices);
     // Notices first: a crash before the results are recorded repeats the attempt (and
     // the notice) rather than losing the notice.
     notices::send(
@@ -401,6 +401,7 @@ mod tests {
     fn item(q: i64, r: i64) -> QueueItem {
         QueueItem {
             recipient_id: r,
+            trace: None,
             queue_id: QueueId(q),
             recipient: format!("r{r}@x"),
             domain: "x".into(),

@@ -95,6 +95,7 @@ mod tests {
     fn item(created: i64, attempts: u32) -> QueueItem {
         QueueItem {
             recipient_id: 1,
+            trace: None,
             queue_id: QueueId(1),
             recipient: "x@y".into(),
             domain: "y".into(),

@@ -11,6 +11,7 @@
 //!
 //! This crate never touches SQL and never depends on another protocol crate.
 
+pub mod auth_checks;
 mod cmd;
 mod io;
 pub mod proto;
@@ -38,6 +39,15 @@ pub enum ListenerKind {
 }
 
 impl ListenerKind {
+    /// The listener's name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Mx => "smtp",
+            ListenerKind::Submission => "submission",
+            ListenerKind::Submissions => "submissions",
+        }
+    }
+
     fn is_submission(self) -> bool {
         !matches!(self, ListenerKind::Mx)
     }
@@ -55,6 +65,8 @@ pub struct SmtpSettings {
     pub relay: IpRanges,
     /// The `From:` of the notices SMTP sends itself (`queue.bounce_from`).
     pub bounce_from: String,
+    /// SPF, DKIM and DMARC checks of mail from other servers (`None`: off).
+    pub checks: Option<Arc<auth_checks::InboundChecks>>,
 }
 
 /// An SMTP listener's service. Cheap to clone.
@@ -98,8 +110,26 @@ impl SmtpService {
 
     /// Runs the session of an accepted connection to its end.
     pub async fn handle(&self, conn: Connection) {
-        self.run(conn.stream, conn.peer, conn.tls, conn.shutdown)
-            .await;
+        let live = self
+            .inner
+            .pipeline
+            .directory()
+            .monitor()
+            .sessions()
+            .and_then(|s| s.get(conn.id));
+        if let (Some(l), Some(t)) = (&live, &conn.tls) {
+            l.set_tls(&t.version);
+        }
+        let mut session = session::Session::new(
+            self.inner.clone(),
+            conn.stream,
+            conn.peer,
+            conn.tls,
+            conn.shutdown,
+        );
+        session.live = live;
+        session.conn_id = conn.id;
+        session.run().await;
     }
 
     /// Runs a session over any stream (tests use an in-memory duplex).

@@ -67,6 +67,10 @@ pub(crate) struct Session {
     pub auth: Option<Account>,
     pub errors: u32,
     pub shutdown: CancellationToken,
+    /// This session in the monitor's list of live sessions (absent in tests).
+    pub live: Option<pillarbox_monitor::SessionHandle>,
+    /// The connection's id (its log span, the monitor's session id).
+    pub conn_id: u64,
 }
 
 impl Session {
@@ -87,6 +91,8 @@ impl Session {
             auth: None,
             errors: 0,
             shutdown,
+            live: None,
+            conn_id: 0,
         }
     }
 
@@ -98,8 +104,32 @@ impl Session {
     pub fn reply(&mut self, r: Reply) {
         if r.is_error() {
             self.errors += 1;
+            self.record_rejection(&r);
         }
         self.io.reply(&r);
+    }
+
+    /// Records a refusal: the `rejected.<status>` counter and an event with the reply.
+    fn record_rejection(&self, r: &Reply) {
+        let m = self.svc.pipeline.directory().monitor();
+        if !m.is_enabled() {
+            return;
+        }
+        let status = match r.status {
+            Some((a, b, c)) => format!("{a}.{b}.{c}"),
+            None => r.code.to_string(),
+        };
+        m.count(&format!("rejected.{status}"), None, 1);
+        let mut e = pillarbox_monitor::NewEvent::new(
+            pillarbox_monitor::EventKind::SmtpRejected,
+            format!("{} {status} {}", r.code, r.lines.join(" ")),
+        )
+        .ip(self.peer.ip())
+        .session(self.conn_id);
+        if let Some(a) = &self.auth {
+            e = e.account(&a.address());
+        }
+        m.event(e);
     }
 
     /// True when the client may authenticate with a plaintext mechanism now.
@@ -158,6 +188,9 @@ impl Session {
 
     /// Parses and runs one command line.
     async fn command(&mut self, line: &[u8]) -> Flow {
+        if let Some(l) = &self.live {
+            l.set_command(&command::verb_of(line));
+        }
         let cmd = match command::parse(line) {
             Ok(c) => c,
             Err(reply) => {

@@ -1,11 +1,14 @@
-//! Content-addressed blob files.
+//! Content-addressed blobs.
 //!
-//! A blob is named by the SHA-256 of its content and lives at `blobs/<h[0..2]>/<h>`. It is
-//! written to `blobs/tmp/`, fsync'd, renamed into place and its directory fsync'd, so a
-//! blob is either complete and durable at its name or absent. Reference counts live in
-//! the database (see `sqlite::blobs`); this module never touches SQL and never deletes a
-//! file that was written recently, which is what keeps garbage collection safe against a
-//! write in flight.
+//! A blob is named by the SHA-256 of its content. Small blobs (up to the inline limit)
+//! are stored in the database by the transaction that first references them. Larger
+//! ones live, on the embedded engine, in files at `blobs/<h[0..2]>/<h>`: written to a
+//! temporary file, fsync'd, renamed into place and the directory fsync'd, so a blob is
+//! either complete and durable at its name or absent; on PostgreSQL, in chunked rows
+//! committed before anything references them (nodes share no disk). Reference counts
+//! live in the database (see `sqlite::blobs`, `postgres::blobs`); this module never
+//! writes SQL itself and never deletes a file that was written recently, which is what
+//! keeps garbage collection safe against a write in flight.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -79,8 +82,16 @@ pub struct BlobStore {
     root: PathBuf,
     /// Blobs up to this size are kept in the database; 0 keeps every blob in a file.
     inline_max: usize,
-    /// Read access to inline blobs (absent for a bare file store).
-    inline: Option<crate::sqlite::Readers>,
+    /// The database holding inline blobs (and, on PostgreSQL, every blob); absent for
+    /// a bare file store.
+    meta: Option<Meta>,
+}
+
+/// The database a blob store reads (and on PostgreSQL writes) through.
+#[derive(Clone)]
+pub(crate) enum Meta {
+    Sqlite(crate::sqlite::Readers),
+    Postgres(crate::postgres::Db),
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -106,25 +117,34 @@ impl BlobStore {
         Ok(BlobStore {
             root: root.to_path_buf(),
             inline_max: 0,
-            inline: None,
+            meta: None,
         })
     }
 
-    /// Keeps blobs up to `max` octets in the database read through `readers`.
-    pub(crate) fn with_inline(mut self, max: usize, readers: crate::sqlite::Readers) -> BlobStore {
+    /// Keeps blobs up to `max` octets in the database `meta` (and on PostgreSQL the
+    /// larger ones too).
+    pub(crate) fn with_inline(mut self, max: usize, meta: Meta) -> BlobStore {
         self.inline_max = max;
-        self.inline = Some(readers);
+        self.meta = Some(meta);
         self
     }
 
-    /// Content of an inline blob (blocking), if `hash` is one.
+    /// The PostgreSQL database holding every blob, if that is the engine.
+    fn shared_db(&self) -> Option<&crate::postgres::Db> {
+        match &self.meta {
+            Some(Meta::Postgres(db)) => Some(db),
+            _ => None,
+        }
+    }
+
+    /// Content of an inline blob (blocking), if `hash` is one (embedded engine).
     fn inline_blocking(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
-        match &self.inline {
-            Some(r) => {
+        match &self.meta {
+            Some(Meta::Sqlite(r)) => {
                 let h = hash.clone();
                 r.read_blocking(move |c| crate::sqlite::blobs::inline_data(c, &h))
             }
-            None => Ok(None),
+            _ => Ok(None),
         }
     }
 
@@ -133,8 +153,20 @@ impl BlobStore {
         self.root.join(&hash.0[..2]).join(&hash.0)
     }
 
-    /// True when the blob exists (as a file, or inline in the database).
-    pub fn exists(&self, hash: &BlobHash) -> bool {
+    /// True when the blob exists (as a file, or in the database).
+    pub async fn exists(&self, hash: &BlobHash) -> bool {
+        let (this, h) = (self.clone(), hash.clone());
+        tokio::task::spawn_blocking(move || this.exists_blocking(&h))
+            .await
+            .unwrap_or(false)
+    }
+
+    fn exists_blocking(&self, hash: &BlobHash) -> bool {
+        if let Some(db) = self.shared_db() {
+            return db
+                .read_blocking(|t| crate::postgres::blobs::exists(t, hash))
+                .unwrap_or(false);
+        }
         self.path(hash).is_file() || matches!(self.inline_blocking(hash), Ok(Some(_)))
     }
 
@@ -171,6 +203,9 @@ impl BlobStore {
 
     /// Reads a whole blob (blocking).
     pub fn read_blocking(&self, hash: &BlobHash) -> Result<Vec<u8>> {
+        if self.shared_db().is_some() {
+            return self.read_range_blocking(hash, 0, usize::MAX);
+        }
         if let Some(data) = self.inline_blocking(hash)? {
             return Ok(data);
         }
@@ -188,6 +223,11 @@ impl BlobStore {
 
     /// Reads `len` octets from `offset` (fewer at the end of the blob).
     pub fn read_range_blocking(&self, hash: &BlobHash, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if let Some(db) = self.shared_db() {
+            return db
+                .read_blocking(|t| crate::postgres::blobs::read_range(t, hash, offset, len))?
+                .ok_or_else(|| StoreError::Corrupt(format!("blob {hash} is missing")));
+        }
         if let Some(data) = self.inline_blocking(hash)? {
             let start = (offset as usize).min(data.len());
             let end = start.saturating_add(len).min(data.len());
@@ -377,7 +417,8 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Makes the blob durable under its hash: fsync, rename, directory fsync.
+    /// Makes the blob durable under its hash: fsync, rename, directory fsync (or, on
+    /// PostgreSQL, its chunks committed).
     pub fn finish_blocking(mut self) -> Result<StoredBlob> {
         let hash = BlobHash(hex::encode(self.hasher.clone().finalize()));
         if self.spill.is_none() && self.buf.len() <= self.store.inline_max {
@@ -386,6 +427,24 @@ impl BlobWriter {
                 hash,
                 size: self.size,
                 inline: Some(std::mem::take(&mut self.buf).into()),
+            });
+        }
+        if let Some(db) = self.store.shared_db().cloned() {
+            let spill = self.spill.take();
+            if let Some((f, _)) = &spill {
+                f.sync_data().ok();
+            }
+            let path = spill.as_ref().map(|s| s.1.clone());
+            let result = db.write_blocking(|t| store_chunks(t, &hash, path.as_deref(), &self.buf));
+            if let Some((f, p)) = spill {
+                drop(f);
+                let _ = fs::remove_file(p);
+            }
+            result?;
+            return Ok(StoredBlob {
+                hash,
+                size: self.size,
+                inline: None,
             });
         }
         let (mut file, tmp) = match self.spill.take() {
@@ -442,4 +501,51 @@ impl Drop for BlobWriter {
             let _ = fs::remove_file(p);
         }
     }
+}
+
+/// Stores the chunks of a large blob: the spilled file's content, then `tail`, cut in
+/// rows of `postgres::blobs::CHUNK` octets (one in memory at a time). Content stored
+/// already is only marked as just written.
+pub(crate) fn store_chunks(
+    t: &mut crate::postgres::Tx<'_>,
+    hash: &BlobHash,
+    spilled: Option<&Path>,
+    tail: &[u8],
+) -> Result<()> {
+    use crate::postgres::blobs::{CHUNK, chunks_present, put_chunk};
+    if chunks_present(t, hash)? {
+        return Ok(());
+    }
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut seq = 0i64;
+    let mut feed =
+        |t: &mut crate::postgres::Tx<'_>, mut data: &[u8], seq: &mut i64| -> Result<()> {
+            while !data.is_empty() {
+                let take = (CHUNK - chunk.len()).min(data.len());
+                chunk.extend_from_slice(&data[..take]);
+                data = &data[take..];
+                if chunk.len() == CHUNK {
+                    put_chunk(t, hash, *seq, &chunk)?;
+                    *seq += 1;
+                    chunk.clear();
+                }
+            }
+            Ok(())
+        };
+    if let Some(path) = spilled {
+        let mut f = File::open(path)?;
+        let mut piece = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut piece)?;
+            if n == 0 {
+                break;
+            }
+            feed(t, &piece[..n], &mut seq)?;
+        }
+    }
+    feed(t, tail, &mut seq)?;
+    if !chunk.is_empty() || seq == 0 {
+        put_chunk(t, hash, seq, &chunk)?;
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 use crate::types::{AccountId, MailboxId};
 
 /// Something that changed, announced after its commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
     /// Entries of a mailbox were added, changed or removed.
     Mailbox {
@@ -18,6 +18,9 @@ pub enum Change {
     MailboxList { account: AccountId },
     /// The outbound queue has new or changed work.
     Queue,
+    /// Anything may have changed (this node was cut off from the others' announcements
+    /// for a while): re-read everything, as after a `Lagged`.
+    Resync,
 }
 
 /// A broadcast channel of changes. Slow receivers that fall behind see `Lagged` and

@@ -15,6 +15,13 @@ pub enum StoreError {
     /// The database engine failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed a statement.
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The database cannot be reached (or the connection was lost): a transient
+    /// failure; nothing unconfirmed was taken for a success.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A blob or directory operation failed.
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -53,8 +60,17 @@ impl StoreError {
             StoreError::Database(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull
             }
+            StoreError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::DISK_FULL),
             _ => false,
         }
+    }
+}
+
+impl StoreError {
+    /// True for failures that go away by themselves (the database unreachable, the
+    /// store shutting down): the protocols answer with a temporary error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
     }
 }
 

@@ -28,6 +28,11 @@ pub(crate) enum Column {
     SmarthostPassword,
     RemoteSecret,
     CollectionSecrets,
+    /// A secret setting (the generated certificate's private key). Not in [`Column::ALL`]:
+    /// settings were sealed from the start, so there is no plaintext to seal at open.
+    Setting,
+    /// A webhook's signing key (likewise sealed from the start).
+    WebhookSecret,
 }
 
 impl Column {
@@ -43,6 +48,8 @@ impl Column {
             Column::SmarthostPassword => ("accounts", "smarthost_password"),
             Column::RemoteSecret => ("collection_accounts", "remote_secret"),
             Column::CollectionSecrets => ("collection_accounts", "secrets"),
+            Column::Setting => ("settings", "value"),
+            Column::WebhookSecret => ("webhooks", "secret"),
         }
     }
 
@@ -51,6 +58,8 @@ impl Column {
             Column::SmarthostPassword => "accounts.smarthost_password",
             Column::RemoteSecret => "collection_accounts.remote_secret",
             Column::CollectionSecrets => "collection_accounts.secrets",
+            Column::Setting => "settings.value",
+            Column::WebhookSecret => "webhooks.secret",
         }
     }
 }
@@ -60,6 +69,9 @@ pub(crate) struct Sealer {
     key: LessSafeKey,
     path: PathBuf,
     rng: SystemRandom,
+    /// A digest of the key (not the key): lets the nodes of a cluster check that they
+    /// all seal with the same one.
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -97,11 +109,29 @@ impl Sealer {
             })?;
         let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
             .map_err(|_| StoreError::Secret("cannot use the secrets key".into()))?;
+        let fingerprint = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(b"pillarbox secrets key fingerprint\0");
+            h.update(&bytes);
+            hex::encode(&h.finalize()[..16])
+        };
         Ok(Sealer {
             key: LessSafeKey::new(key),
             path: path.to_path_buf(),
             rng,
+            fingerprint,
         })
+    }
+
+    /// A digest that names the key without revealing it.
+    pub(crate) fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Where the key is kept.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// `plain` sealed for `column`.

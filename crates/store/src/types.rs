@@ -196,7 +196,8 @@ pub struct MailboxStatus {
     pub deleted: u32,
     /// Sum of message sizes.
     pub size: u64,
-    /// Messages with UID at or above the mailbox's recent mark.
+    /// Messages no session has claimed as `\Recent` yet (UID at or above the
+    /// mailbox's recent mark).
     pub recent: u32,
     pub uidnext: u32,
     pub uidvalidity: u32,
@@ -278,4 +279,6 @@ pub struct MailboxDelta {
     pub changed: Vec<BlobEntry>,
     /// UIDs expunged after the MODSEQ.
     pub expunged: Vec<u32>,
+    /// The first UID no session has claimed as `\Recent` yet.
+    pub first_unclaimed_recent: u32,
 }

@@ -3,20 +3,28 @@
 //! seen before stores nothing; a refused message records nothing), forgetting keys,
 //! and the run lease.
 
+mod common;
+
+use common::Env;
 use pillarbox_store::{
     AccountUpdate, CollectedMark, CollectionUpdate, LocalTarget, NewCollectionAccount, NewMessage,
     Role, ServiceFlags, Store, StoreError,
 };
 
-async fn setup() -> (tempfile::TempDir, Store, pillarbox_store::Account) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+conformance!(
+    accounts_crud,
+    the_remote_key_is_recorded_with_the_delivery,
+    one_run_at_a_time,
+);
+
+async fn setup(env: &Env) -> (Store, pillarbox_store::Account) {
+    let store = env.open(Role::Server);
     store.domain_create("example.test").await.unwrap();
     let a = store
         .account_create("alice@example.test", "x", ServiceFlags::default())
         .await
         .unwrap();
-    (dir, store, a)
+    (store, a)
 }
 
 fn new(a: &pillarbox_store::Account, name: &str) -> NewCollectionAccount {
@@ -32,9 +40,8 @@ fn new(a: &pillarbox_store::Account, name: &str) -> NewCollectionAccount {
     }
 }
 
-#[tokio::test]
-async fn accounts_crud() {
-    let (_d, store, a) = setup().await;
+async fn accounts_crud(env: Env) {
+    let (store, a) = setup(&env).await;
     let c = store.collection_create(new(&a, "work")).await.unwrap();
     assert!(!format!("{c:?}").contains("hunter2"), "secret redacted");
     assert!(matches!(
@@ -81,9 +88,8 @@ async fn message(store: &Store, body: &str) -> NewMessage {
     }
 }
 
-#[tokio::test]
-async fn the_remote_key_is_recorded_with_the_delivery() {
-    let (_d, store, a) = setup().await;
+async fn the_remote_key_is_recorded_with_the_delivery(env: Env) {
+    let (store, a) = setup(&env).await;
     let c = store.collection_create(new(&a, "work")).await.unwrap();
     let target = LocalTarget {
         account: a.id,
@@ -147,9 +153,8 @@ async fn the_remote_key_is_recorded_with_the_delivery() {
     assert!(store.collection_seen(c.id).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn one_run_at_a_time() {
-    let (_d, store, a) = setup().await;
+async fn one_run_at_a_time(env: Env) {
+    let (store, a) = setup(&env).await;
     let c = store.collection_create(new(&a, "work")).await.unwrap();
     assert!(store.collection_lease(c.id, 100, 200).await.unwrap());
     assert!(!store.collection_lease(c.id, 150, 250).await.unwrap());

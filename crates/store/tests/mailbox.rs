@@ -2,20 +2,31 @@
 //! UNCHANGEDSINCE, expunge with tombstones, copy and move, rename (INBOX and
 //! hierarchies), subscriptions, status counts, \Recent claiming, quota on append.
 
+mod common;
+
+use common::Env;
 use pillarbox_store::{
     AccountUpdate, AppendMessage, FlagChange, FlagOp, NewMessage, Role, ServiceFlags, Store,
     StoreError, flags,
 };
 
-async fn setup() -> (tempfile::TempDir, Store, pillarbox_store::Account) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+conformance!(
+    append_flags_modseq_and_unchangedsince,
+    expunge_leaves_tombstones_and_frees_quota,
+    copy_and_move_share_the_message,
+    rename_hierarchy_and_inbox,
+    subscriptions_are_by_name,
+    recent_is_claimed_once_and_quota_refuses_append,
+);
+
+async fn setup(env: &Env) -> (Store, pillarbox_store::Account) {
+    let store = env.open(Role::Server);
     store.domain_create("example.test").await.unwrap();
     let a = store
         .account_create("alice@example.test", "x", ServiceFlags::default())
         .await
         .unwrap();
-    (dir, store, a)
+    (store, a)
 }
 
 async fn msg(store: &Store, body: &str) -> AppendMessage {
@@ -32,9 +43,8 @@ async fn msg(store: &Store, body: &str) -> AppendMessage {
     }
 }
 
-#[tokio::test]
-async fn append_flags_modseq_and_unchangedsince() {
-    let (_d, store, a) = setup().await;
+async fn append_flags_modseq_and_unchangedsince(env: Env) {
+    let (store, a) = setup(&env).await;
     let inbox = store.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
     let m1 = msg(&store, "a").await;
     let m2 = msg(&store, "bb").await;
@@ -87,9 +97,8 @@ async fn append_flags_modseq_and_unchangedsince() {
     assert_eq!(store.mailbox_status(inbox.id).await.unwrap().unseen, 0);
 }
 
-#[tokio::test]
-async fn expunge_leaves_tombstones_and_frees_quota() {
-    let (_d, store, a) = setup().await;
+async fn expunge_leaves_tombstones_and_frees_quota(env: Env) {
+    let (store, a) = setup(&env).await;
     let inbox = store.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
     let ms = vec![
         msg(&store, "1").await,
@@ -158,9 +167,8 @@ async fn expunge_leaves_tombstones_and_frees_quota() {
     );
 }
 
-#[tokio::test]
-async fn copy_and_move_share_the_message() {
-    let (_d, store, a) = setup().await;
+async fn copy_and_move_share_the_message(env: Env) {
+    let (store, a) = setup(&env).await;
     let inbox = store.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
     let archive = store.mailbox_get(a.id, "Archive").await.unwrap().unwrap();
     let m = msg(&store, "hello").await;
@@ -196,9 +204,8 @@ async fn copy_and_move_share_the_message() {
     assert_eq!(store.blobs().read(&data[0].blob).await.unwrap(), b"hello");
 }
 
-#[tokio::test]
-async fn rename_hierarchy_and_inbox() {
-    let (_d, store, a) = setup().await;
+async fn rename_hierarchy_and_inbox(env: Env) {
+    let (store, a) = setup(&env).await;
     for n in ["Work", "Work/2024", "Work/2024/Q1", "Workshop"] {
         store.mailbox_create(a.id, n, None).await.unwrap();
     }
@@ -239,9 +246,8 @@ async fn rename_hierarchy_and_inbox() {
     assert_ne!(again.uidvalidity, old.uidvalidity);
 }
 
-#[tokio::test]
-async fn subscriptions_are_by_name() {
-    let (_d, store, a) = setup().await;
+async fn subscriptions_are_by_name(env: Env) {
+    let (store, a) = setup(&env).await;
     assert!(
         store
             .mailbox_subscriptions(a.id)
@@ -273,18 +279,32 @@ async fn subscriptions_are_by_name() {
     );
 }
 
-#[tokio::test]
-async fn recent_is_claimed_once_and_quota_refuses_append() {
-    let (_d, store, a) = setup().await;
+async fn recent_is_claimed_once_and_quota_refuses_append(env: Env) {
+    let (store, a) = setup(&env).await;
     let inbox = store.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
     store
         .append(inbox.id, vec![msg(&store, "1").await], true)
         .await
         .unwrap();
+    store
+        .append(inbox.id, vec![msg(&store, "2").await], true)
+        .await
+        .unwrap();
+    assert_eq!(store.mailbox_status(inbox.id).await.unwrap().recent, 2);
+    // A session that has seen UIDNEXT 2 claims UID 1 only.
+    assert_eq!(store.claim_recent(inbox.id, 2).await.unwrap(), 1);
     assert_eq!(store.mailbox_status(inbox.id).await.unwrap().recent, 1);
-    assert_eq!(store.claim_recent(inbox.id).await.unwrap(), 1);
-    assert_eq!(store.claim_recent(inbox.id).await.unwrap(), 2);
+    let delta = store.mailbox_delta(inbox.id, 0).await.unwrap();
+    assert_eq!(delta.first_unclaimed_recent, 2);
+    // Claiming the same range again gets nothing (first >= up_to); the mark never
+    // moves back nor past UIDNEXT.
+    assert_eq!(store.claim_recent(inbox.id, 2).await.unwrap(), 2);
+    assert_eq!(store.claim_recent(inbox.id, 1).await.unwrap(), 2);
+    assert_eq!(store.claim_recent(inbox.id, 99).await.unwrap(), 2);
+    assert_eq!(store.claim_recent(inbox.id, 99).await.unwrap(), 3);
     assert_eq!(store.mailbox_status(inbox.id).await.unwrap().recent, 0);
+    let snapshot = store.mailbox_snapshot(inbox.id).await.unwrap();
+    assert_eq!(snapshot.first_unclaimed_recent, 3);
 
     store
         .account_update(

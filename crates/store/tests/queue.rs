@@ -1,9 +1,19 @@
 //! The queue tables through the store interface: leasing, results, hold and release,
 //! retry, removal of finished messages with their blobs.
 
+mod common;
+
+use common::Env;
 use pillarbox_store::{
-    NewMessage, NewQueuedMessage, QueuedRecipient, RecipientResult, Role, Store, StoreOptions,
+    NewMessage, NewQueuedMessage, QueuedRecipient, RecipientResult, Role, Store,
 };
+
+conformance!(
+    lease_record_and_removal,
+    hold_release_retry_delete,
+    leases_are_exclusive_and_each_node_takes_back_only_its_own,
+    leases_are_renewed_by_their_holder_and_lapse_without_it,
+);
 
 async fn queued(store: &Store, rcpts: &[&str], body: &str) -> pillarbox_store::QueueId {
     let blob = store.blobs().put(body.as_bytes().to_vec()).await.unwrap();
@@ -14,6 +24,7 @@ async fn queued(store: &Store, rcpts: &[&str], body: &str) -> pillarbox_store::Q
         account: None,
         source: "test".into(),
         route: None,
+        trace: None,
         recipients: rcpts
             .iter()
             .map(|r| QueuedRecipient {
@@ -36,19 +47,10 @@ async fn queued(store: &Store, rcpts: &[&str], body: &str) -> pillarbox_store::Q
         .unwrap()
 }
 
-#[tokio::test]
-async fn lease_record_and_removal() {
+async fn lease_record_and_removal(env: Env) {
     for inline in [64 * 1024, 0] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with(
-            dir.path(),
-            Role::Server,
-            StoreOptions {
-                inline_blob_max: inline,
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+        let env = Env::new(env.engine);
+        let store = env.open_inline(inline);
         let id = queued(
             &store,
             &["x@one.example", "y@two.example"],
@@ -124,10 +126,8 @@ async fn lease_record_and_removal() {
     }
 }
 
-#[tokio::test]
-async fn hold_release_retry_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+async fn hold_release_retry_delete(env: Env) {
+    let store = env.open(Role::Server);
     let a = queued(&store, &["x@one.example"], "a").await;
     let b = queued(&store, &["y@one.example"], "b").await;
     assert_eq!(store.queue_set_held(Some(a), true).await.unwrap(), 1);
@@ -161,4 +161,73 @@ async fn hold_release_retry_delete() {
     store.queue_delete(a).await.unwrap();
     assert_eq!(store.queue_list(None).await.unwrap().len(), 1);
     assert!(store.queue_delete(a).await.is_err());
+}
+
+/// Two nodes (two server processes on PostgreSQL; on SQLite a server and a tool, the
+/// one other process that may lease) never lease the same recipient, and a node
+/// starting again gives back only the leases it held.
+async fn leases_are_exclusive_and_each_node_takes_back_only_its_own(env: Env) {
+    let a = env.open(Role::Server);
+    let b = match env.engine {
+        common::Engine::Postgres => env.open_with(Role::Server, env.options("node-b")),
+        common::Engine::Sqlite => env.open(Role::Tool),
+    };
+    for i in 0..20 {
+        queued(&a, &[&format!("r{i}@one.example")], &format!("m{i}")).await;
+    }
+    let now = a.queue_next_due().await.unwrap().unwrap();
+    let (la, lb) = tokio::join!(
+        a.queue_lease_due(now, now + 600, 15),
+        b.queue_lease_due(now, now + 600, 15)
+    );
+    let (la, lb) = (la.unwrap(), lb.unwrap());
+    assert_eq!(la.len() + lb.len(), 20, "every recipient leased once");
+    let mut ids: Vec<i64> = la.iter().chain(&lb).map(|i| i.recipient_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "no recipient leased twice");
+    // Node b starts again: its leases come back, node a's stay.
+    assert_eq!(b.queue_clear_leases().await.unwrap(), lb.len());
+    let again = a.queue_lease_due(now, now + 600, 100).await.unwrap();
+    assert_eq!(again.len(), lb.len());
+}
+
+/// A lease lapses at its expiry unless its holder renews it.
+async fn leases_are_renewed_by_their_holder_and_lapse_without_it(env: Env) {
+    let store = env.open(Role::Server);
+    queued(&store, &["x@one.example"], "a").await;
+    let now = store.queue_next_due().await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .queue_lease_due(now, now + 10, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .queue_lease_due(now + 5, now + 15, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.queue_renew_leases(now + 20).await.unwrap(), 1);
+    assert!(
+        store
+            .queue_lease_due(now + 15, now + 25, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Not renewed past now + 20: another runner may take it then.
+    assert_eq!(
+        store
+            .queue_lease_due(now + 20, now + 30, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.queue_next_due().await.unwrap(), Some(now + 30));
 }

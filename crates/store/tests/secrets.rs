@@ -3,6 +3,9 @@
 //! is sealed when the store opens; a key that does not match is a clear error on the
 //! secret, not on the store.
 
+mod common;
+
+use common::{Engine, Env};
 use pillarbox_store::{
     AccountUpdate, CollectionUpdate, NewCollectionAccount, Role, ServiceFlags, Store, StoreError,
     StoreOptions,
@@ -13,6 +16,27 @@ const SECRETS: [(&str, &str); 3] = [
     ("collection_accounts", "remote_secret"),
     ("collection_accounts", "secrets"),
 ];
+
+conformance!(secrets_are_sealed_in_the_database_and_plain_through_the_store);
+
+/// Every stored value of the secret columns, read from the database itself.
+fn raw_of(env: &Env) -> Vec<String> {
+    let Some(url) = &env.url else {
+        return raw(env.dir.path());
+    };
+    let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let pg = common::postgres::server();
+    SECRETS
+        .iter()
+        .flat_map(|(table, column)| {
+            let out = pg.psql(
+                db,
+                &format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL"),
+            );
+            out.lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect()
+}
 
 /// Every stored value of the secret columns, read from the database file itself.
 fn raw(dir: &std::path::Path) -> Vec<String> {
@@ -62,13 +86,12 @@ async fn populate(store: &Store) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn secrets_are_sealed_in_the_file_and_plain_through_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+async fn secrets_are_sealed_in_the_database_and_plain_through_the_store(env: Env) {
+    let dir = &env.dir;
+    let store = env.open(Role::Server);
     populate(&store).await;
 
-    let values = raw(dir.path());
+    let values = raw_of(&env);
     assert_eq!(values.len(), 3);
     for v in &values {
         assert!(v.starts_with("sealed:1:"), "{v}");
@@ -128,7 +151,7 @@ async fn secrets_are_sealed_in_the_file_and_plain_through_the_store() {
         .unwrap();
     assert_eq!(c.remote_secret.as_deref(), Some("new-pw"));
     assert_eq!(c.secrets, None);
-    let values = raw(dir.path());
+    let values = raw_of(&env);
     assert_eq!(values.len(), 2);
     assert!(values.iter().all(|v| v.starts_with("sealed:1:")));
 }
@@ -209,5 +232,38 @@ async fn a_key_elsewhere_and_a_wrong_key() {
 
     let store = Store::open_with(dir.path(), Role::Server, options("one.key")).unwrap();
     let c = store.collection_get("isp").await.unwrap().unwrap();
+    assert_eq!(c.remote_secret.as_deref(), Some("remote-pw"));
+}
+
+/// Every node of a cluster seals with the same key: a node with another key is refused
+/// at start, saying what to do, rather than sealing secrets the others cannot open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_key_is_refused() {
+    let env = Env::new(Engine::Postgres);
+    let keys = tempfile::tempdir().unwrap();
+    let first = StoreOptions {
+        secrets_key: Some(keys.path().join("one.key")),
+        ..env.options("node-a")
+    };
+    let store = env.open_with(Role::Server, first);
+    populate(&store).await;
+    let other = StoreOptions {
+        secrets_key: Some(keys.path().join("two.key")),
+        ..env.options("node-b")
+    };
+    let err = Store::open_with(env.dir.path(), Role::Server, other).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("two.key") && text.contains("copy the key file"),
+        "{text}"
+    );
+    // The same key, copied: the node joins and reads the secrets.
+    std::fs::copy(keys.path().join("one.key"), keys.path().join("copy.key")).unwrap();
+    let joined = StoreOptions {
+        secrets_key: Some(keys.path().join("copy.key")),
+        ..env.options("node-b")
+    };
+    let b = env.open_with(Role::Server, joined);
+    let c = b.collection_get("isp").await.unwrap().unwrap();
     assert_eq!(c.remote_secret.as_deref(), Some("remote-pw"));
 }

@@ -1,41 +1,33 @@
-//! Store behaviour through its public interface: migrations, blobs and their garbage
-//! collection, crash safety of blob writes, group commit, delivery and quotas.
+//! Store behaviour through its public interface, on both engines (see `common`):
+//! migrations, blobs and their garbage collection, crash safety of blob writes, group
+//! commit, delivery and quotas, the change feed from tool processes.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{Engine, Env};
 use pillarbox_store::{
     Change, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient, Role, ServiceFlags, Store,
-    StoreError, StoreOptions,
+    StoreError,
 };
 
-/// Both ways of keeping blobs: inline in the database (small, the default) and as files.
+/// Both ways of keeping blobs: inline in the database (small, the default) and not.
 const MODES: [usize; 2] = [64 * 1024, 0];
 
-fn open_mode(dir: &Path, inline_blob_max: usize) -> Store {
-    Store::open_with(
-        dir,
-        Role::Server,
-        StoreOptions {
-            inline_blob_max,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
-}
-
-async fn store_with_account(dir: &Path) -> (Store, pillarbox_store::Account) {
-    store_with_account_mode(dir, MODES[0]).await
-}
-
-async fn store_with_account_mode(dir: &Path, inline: usize) -> (Store, pillarbox_store::Account) {
-    let store = open_mode(dir, inline);
+async fn with_account(store: &Store) -> pillarbox_store::Account {
     store.domain_create("example.test").await.unwrap();
-    let a = store
+    store
         .account_create("alice@example.test", "x", ServiceFlags::default())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn store_with_account(env: &Env) -> (Store, pillarbox_store::Account) {
+    let store = env.open(Role::Server);
+    let a = with_account(&store).await;
     (store, a)
 }
 
@@ -58,6 +50,20 @@ fn inbox(account: &pillarbox_store::Account) -> LocalTarget {
     }
 }
 
+conformance!(
+    new_accounts_get_the_default_mailboxes,
+    unreferenced_blob_is_removed_by_gc,
+    a_blob_shared_by_two_accounts_lives_until_both_let_go,
+    concurrent_writes_share_commits,
+    a_failing_job_does_not_spoil_its_batch,
+    deliveries_get_increasing_uids_and_announce_after_commit,
+    quota_refuses_one_target_not_the_others,
+    remote_recipients_are_queued_with_the_blob,
+    changes_by_a_tool_process_reach_the_server,
+    small_blobs_live_in_the_database_large_ones_elsewhere,
+    a_newer_schema_is_refused,
+);
+
 #[tokio::test]
 async fn migrations_run_on_empty_and_on_migrated_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,12 +78,21 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
     let versions: i64 = db
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 2);
+    assert_eq!(versions, i64::from(pillarbox_store::SCHEMA_VERSION));
     drop(s);
 
     // A database left by a version that knew only migration 1 is brought up to date.
-    db.execute_batch("DROP TABLE pop3_retrieved; DELETE FROM schema_migrations WHERE version = 2;")
-        .unwrap();
+    db.execute_batch(
+        "DROP TABLE pop3_retrieved; DROP TABLE settings; \
+         ALTER TABLE queue_recipients DROP COLUMN lease_owner; \
+         ALTER TABLE collection_accounts DROP COLUMN lease_owner; \
+         DROP TABLE events; DROP TABLE trace_steps; DROP TABLE trace_keys; \
+         DROP TABLE stats; DROP TABLE live_sessions; DROP TABLE session_kills; \
+         DROP TABLE alerts; DROP TABLE webhook_outbox; DROP TABLE webhooks; \
+         ALTER TABLE queue_messages DROP COLUMN trace; \
+         DELETE FROM schema_migrations WHERE version >= 2;",
+    )
+    .unwrap();
     let s = Store::open(dir.path(), Role::Tool).unwrap();
     assert_eq!(s.domain_list().await.unwrap().len(), 1);
     let (versions, table): (i64, i64) = db
@@ -88,17 +103,26 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((versions, table), (2, 1));
+    assert_eq!(
+        (versions, table),
+        (i64::from(pillarbox_store::SCHEMA_VERSION), 1)
+    );
 }
 
-#[tokio::test]
-async fn a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path(), Role::Tool).unwrap());
-    let db = rusqlite::Connection::open(dir.path().join("pillarbox.db")).unwrap();
-    db.execute("INSERT INTO schema_migrations VALUES (999, 0)", [])
-        .unwrap();
-    let err = Store::open(dir.path(), Role::Tool).unwrap_err();
+async fn a_newer_schema_is_refused(env: Env) {
+    drop(env.open(Role::Tool));
+    match &env.url {
+        None => {
+            let db = rusqlite::Connection::open(env.dir.path().join("pillarbox.db")).unwrap();
+            db.execute("INSERT INTO schema_migrations VALUES (999, 0)", [])
+                .unwrap();
+        }
+        Some(url) => {
+            let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+            common::postgres::server().psql(name, "INSERT INTO schema_migrations VALUES (999, 0)");
+        }
+    }
+    let err = Store::open_with(env.dir.path(), Role::Tool, env.options("node-a")).unwrap_err();
     assert!(
         err.to_string().contains("newer than this Pillarbox knows"),
         "{err}"
@@ -117,10 +141,8 @@ async fn only_one_server_per_data_directory() {
     Store::open(dir.path(), Role::Tool).unwrap();
 }
 
-#[tokio::test]
-async fn new_accounts_get_the_default_mailboxes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+async fn new_accounts_get_the_default_mailboxes(env: Env) {
+    let (store, a) = store_with_account(&env).await;
     let names: Vec<(String, Option<String>)> = store
         .mailbox_list(a.id)
         .await
@@ -143,16 +165,16 @@ async fn new_accounts_get_the_default_mailboxes() {
     assert_eq!(names, expect);
 }
 
-#[tokio::test]
-async fn unreferenced_blob_is_removed_by_gc() {
+async fn unreferenced_blob_is_removed_by_gc(env: Env) {
     for mode in MODES {
-        unreferenced_blob_is_removed_by_gc_in(mode).await;
+        let fresh = Env::new(env.engine);
+        unreferenced_blob_is_removed_by_gc_in(&fresh, mode).await;
     }
 }
 
-async fn unreferenced_blob_is_removed_by_gc_in(mode: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account_mode(dir.path(), mode).await;
+async fn unreferenced_blob_is_removed_by_gc_in(env: &Env, mode: usize) {
+    let store = env.open_inline(mode);
+    let a = with_account(&store).await;
     let m = message(&store, "Subject: hi\r\n\r\nbody\r\n").await;
     let hash = m.blob.hash.clone();
     store.deliver(m, vec![inbox(&a)], None).await.unwrap();
@@ -161,27 +183,27 @@ async fn unreferenced_blob_is_removed_by_gc_in(mode: usize) {
     // Referenced blobs survive a collection.
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.unreferenced, 0);
-    assert!(store.blobs().exists(&hash));
+    assert!(store.blobs().exists(&hash).await);
 
     // Deleting the only account that shows the message drops the last reference.
     store.account_delete(a.id).await.unwrap();
     assert_eq!(store.blob_refcount(&hash).await.unwrap(), Some(0));
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.unreferenced, 1);
-    assert!(!store.blobs().exists(&hash));
+    assert!(!store.blobs().exists(&hash).await);
     assert_eq!(store.blob_refcount(&hash).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_blob_shared_by_two_accounts_lives_until_both_let_go() {
+async fn a_blob_shared_by_two_accounts_lives_until_both_let_go(env: Env) {
     for mode in MODES {
-        shared_blob_in(mode).await;
+        let fresh = Env::new(env.engine);
+        shared_blob_in(&fresh, mode).await;
     }
 }
 
-async fn shared_blob_in(mode: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account_mode(dir.path(), mode).await;
+async fn shared_blob_in(env: &Env, mode: usize) {
+    let store = env.open_inline(mode);
+    let a = with_account(&store).await;
     let b = store
         .account_create("bob@example.test", "x", ServiceFlags::default())
         .await
@@ -195,16 +217,16 @@ async fn shared_blob_in(mode: usize) {
     assert!(out.local.iter().all(Result::is_ok));
     store.account_delete(a.id).await.unwrap();
     store.collect_garbage(Duration::ZERO).await.unwrap();
-    assert!(store.blobs().exists(&hash), "bob still shows it");
+    assert!(store.blobs().exists(&hash).await, "bob still shows it");
     store.account_delete(b.id).await.unwrap();
     store.collect_garbage(Duration::ZERO).await.unwrap();
-    assert!(!store.blobs().exists(&hash));
+    assert!(!store.blobs().exists(&hash).await);
 }
 
 #[tokio::test]
 async fn orphan_blob_files_are_swept_but_recent_ones_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_mode(dir.path(), 0);
+    let env = Env::new(Engine::Sqlite);
+    let store = env.open_inline(0);
     // A blob written but never referenced: a crash between rename and commit.
     let orphan = store.blobs().put(b"orphan".to_vec()).await.unwrap();
     let r = store
@@ -215,10 +237,10 @@ async fn orphan_blob_files_are_swept_but_recent_ones_kept() {
         r.orphans, 0,
         "a recent file may belong to a write in flight"
     );
-    assert!(store.blobs().exists(&orphan.hash));
+    assert!(store.blobs().exists(&orphan.hash).await);
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.orphans, 1);
-    assert!(!store.blobs().exists(&orphan.hash));
+    assert!(!store.blobs().exists(&orphan.hash).await);
 }
 
 /// Child half of `killed_before_rename_leaves_no_blob`: starts a blob write large enough
@@ -275,7 +297,7 @@ async fn killed_before_rename_leaves_no_blob_and_no_row() {
     };
     let store = Store::open(dir.path(), Role::Server).unwrap();
     let h = pillarbox_store::BlobHash::parse(&hash).unwrap();
-    assert!(!store.blobs().exists(&h), "no visible blob");
+    assert!(!store.blobs().exists(&h).await, "no visible blob");
     assert_eq!(store.blob_refcount(&h).await.unwrap(), None, "no row");
     let r = store.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(r.temporaries, 1);
@@ -304,10 +326,8 @@ mod sha2_free_hash {
     }
 }
 
-#[tokio::test]
-async fn concurrent_writes_share_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+async fn concurrent_writes_share_commits(env: Env) {
+    let store = env.open(Role::Server);
     let before = store.commits();
     let writes = (0..200).map(|i| {
         let s = store.clone();
@@ -316,17 +336,19 @@ async fn concurrent_writes_share_commits() {
     let results = futures::future::join_all(writes).await;
     assert!(results.iter().all(Result::is_ok));
     let commits = store.commits() - before;
-    assert!(
-        commits < 100,
-        "200 concurrent writes took {commits} commits"
-    );
+    // SQLite's one writer batches them; PostgreSQL commits each on its own connection
+    // (and batches the WAL flushes itself).
+    if env.engine == Engine::Sqlite {
+        assert!(
+            commits < 100,
+            "200 concurrent writes took {commits} commits"
+        );
+    }
     assert_eq!(store.domain_list().await.unwrap().len(), 200);
 }
 
-#[tokio::test]
-async fn a_failing_job_does_not_spoil_its_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+async fn a_failing_job_does_not_spoil_its_batch(env: Env) {
+    let store = env.open(Role::Server);
     store.domain_create("taken.example").await.unwrap();
     let writes = (0..20).map(|i| {
         let s = store.clone();
@@ -342,10 +364,8 @@ async fn a_failing_job_does_not_spoil_its_batch() {
     assert_eq!(store.domain_list().await.unwrap().len(), 11);
 }
 
-#[tokio::test]
-async fn deliveries_get_increasing_uids_and_announce_after_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+async fn deliveries_get_increasing_uids_and_announce_after_commit(env: Env) {
+    let (store, a) = store_with_account(&env).await;
     let mut feed = store.changes().subscribe();
     let mut uids = Vec::new();
     for i in 0..5 {
@@ -359,10 +379,8 @@ async fn deliveries_get_increasing_uids_and_announce_after_commit() {
     assert!(matches!(feed.try_recv().unwrap(), Change::Mailbox { .. }));
 }
 
-#[tokio::test]
-async fn quota_refuses_one_target_not_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+async fn quota_refuses_one_target_not_the_others(env: Env) {
+    let (store, a) = store_with_account(&env).await;
     let b = store
         .account_create("bob@example.test", "x", ServiceFlags::default())
         .await
@@ -388,10 +406,8 @@ async fn quota_refuses_one_target_not_the_others() {
     assert!(a2.used_bytes > 0);
 }
 
-#[tokio::test]
-async fn remote_recipients_are_queued_with_the_blob() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Role::Server).unwrap();
+async fn remote_recipients_are_queued_with_the_blob(env: Env) {
+    let store = env.open(Role::Server);
     let m = message(&store, "Subject: out\r\n\r\nx\r\n").await;
     let hash = m.blob.hash.clone();
     let q = NewQueuedMessage {
@@ -401,6 +417,7 @@ async fn remote_recipients_are_queued_with_the_blob() {
         account: None,
         source: "test".into(),
         route: None,
+        trace: None,
         recipients: vec![QueuedRecipient {
             address: "x@remote.example".into(),
             orcpt: None,
@@ -413,14 +430,12 @@ async fn remote_recipients_are_queued_with_the_blob() {
     assert_eq!(store.blob_refcount(&hash).await.unwrap(), Some(1));
 }
 
-#[tokio::test]
-async fn changes_by_a_tool_process_reach_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, a) = store_with_account(dir.path()).await;
-    let _poller = server.spawn_change_poller(Duration::from_millis(20));
+async fn changes_by_a_tool_process_reach_the_server(env: Env) {
+    let (server, a) = store_with_account(&env).await;
+    let _poller = server.spawn_background(Duration::from_millis(20));
     let mut feed = server.changes().subscribe();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let tool = Store::open(dir.path(), Role::Tool).unwrap();
+    let tool = env.open(Role::Tool);
     let m = message(&tool, "Subject: from sendmail\r\n\r\nx\r\n").await;
     tool.deliver(m, vec![inbox(&a)], None).await.unwrap();
     let change = tokio::time::timeout(Duration::from_secs(5), feed.recv())
@@ -430,20 +445,29 @@ async fn changes_by_a_tool_process_reach_the_server() {
     assert!(matches!(change, Change::Mailbox { account, .. } if account == a.id));
 }
 
-#[tokio::test]
-async fn small_blobs_live_in_the_database_large_ones_in_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, a) = store_with_account(dir.path()).await;
+async fn small_blobs_live_in_the_database_large_ones_elsewhere(env: Env) {
+    let (store, a) = store_with_account(&env).await;
     let small = message(&store, "Subject: small\r\n\r\nx\r\n").await;
     assert!(small.blob.inline.is_some());
     assert!(
         !store.blobs().path(&small.blob.hash).exists(),
         "no file for a small blob"
     );
-    let big_body = format!("Subject: big\r\n\r\n{}", "y".repeat(100 * 1024));
+    // Larger than one PostgreSQL chunk (256 KiB), so ranges cross chunk boundaries.
+    let big_body = format!(
+        "Subject: big\r\n\r\n{}",
+        (0..300_000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect::<String>()
+    );
     let big = message(&store, &big_body).await;
     assert!(big.blob.inline.is_none());
-    assert!(store.blobs().path(&big.blob.hash).is_file());
+    // Files on the embedded engine; rows in the database on PostgreSQL (nodes share
+    // no disk).
+    assert_eq!(
+        store.blobs().path(&big.blob.hash).is_file(),
+        env.engine == Engine::Sqlite
+    );
     let (hs, hb) = (small.blob.hash.clone(), big.blob.hash.clone());
     store.deliver(small, vec![inbox(&a)], None).await.unwrap();
     store.deliver(big, vec![inbox(&a)], None).await.unwrap();
@@ -452,15 +476,73 @@ async fn small_blobs_live_in_the_database_large_ones_in_files() {
         b"Subject: small\r\n\r\nx\r\n"
     );
     assert_eq!(store.blobs().read(&hb).await.unwrap(), big_body.as_bytes());
-    assert_eq!(
-        store.blobs().read_range_blocking(&hs, 9, 5).unwrap(),
-        b"small"
-    );
+    let blobs = store.blobs().clone();
+    let (hs2, hb2) = (hs.clone(), hb.clone());
+    let (small_range, big_range, tail) = tokio::task::spawn_blocking(move || {
+        (
+            blobs.read_range_blocking(&hs2, 9, 5).unwrap(),
+            blobs.read_range_blocking(&hb2, 262_000, 5_000).unwrap(),
+            blobs.read_range_blocking(&hb2, 299_000, 10_000).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(small_range, b"small");
+    assert_eq!(big_range, &big_body.as_bytes()[262_000..267_000]);
+    assert_eq!(tail, &big_body.as_bytes()[299_000..]);
+    let contents = store.blob_contents(vec![hs, hb]).await.unwrap();
+    assert_eq!(contents[1].as_deref(), Some(big_body.as_bytes()));
     // An inline blob that was never referenced leaves nothing behind.
     let lost = store
         .blobs()
         .put(b"never referenced".to_vec())
         .await
         .unwrap();
-    assert!(!store.blobs().exists(&lost.hash));
+    assert!(!store.blobs().exists(&lost.hash).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_run_once_and_nodes_need_distinct_names() {
+    let env = Env::new(Engine::Postgres);
+    let first = env.open(Role::Server);
+    first.domain_create("example.test").await.unwrap();
+    // Another process on the same database: migrations already applied, data shared.
+    let second = env.open_with(Role::Server, env.options("node-b"));
+    assert_eq!(second.domain_list().await.unwrap().len(), 1);
+    let name = env.url.as_ref().unwrap().rsplit('/').next().unwrap();
+    let name = name.split('?').next().unwrap();
+    assert_eq!(
+        common::postgres::server().psql(name, "SELECT COUNT(*) FROM schema_migrations"),
+        pillarbox_store::SCHEMA_VERSION.to_string()
+    );
+    // A second server under a name already in use is refused, clearly.
+    let err = Store::open_with(env.dir.path(), Role::Server, env.options("node-a")).unwrap_err();
+    assert!(
+        err.to_string().contains("another Pillarbox node named"),
+        "{err}"
+    );
+    // Tools never take a node name.
+    env.open(Role::Tool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_orphan_chunks_are_swept_but_recent_ones_kept() {
+    let env = Env::new(Engine::Postgres);
+    let store = env.open_inline(0);
+    // Chunks written but never referenced: a crash between their commit and the
+    // delivery's.
+    let orphan = store.blobs().put(vec![b'o'; 300_000]).await.unwrap();
+    let r = store
+        .collect_garbage(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.orphans, 0,
+        "recent chunks may belong to a write in flight"
+    );
+    assert!(store.blobs().exists(&orphan.hash).await);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = store.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!(r.orphans, 1);
+    assert!(!store.blobs().exists(&orphan.hash).await);
 }

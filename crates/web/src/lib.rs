@@ -2,13 +2,17 @@
 //! settings profile (`profile`), rendered per client (`formats`) and served over the
 //! `http`/`https` listeners: Thunderbird autoconfig, Outlook autodiscover, Apple
 //! configuration profiles. Every answer carries an ETag so a client that asks again gets
-//! `304 Not Modified` unless a setting changed. (The admin REST API and web console will
-//! live here too.)
+//! `304 Not Modified` unless a setting changed. Also `/metrics` for Prometheus on a
+//! listener of its own (`metrics`). (The admin REST API and web console will live here
+//! too.)
 
 #![forbid(unsafe_code)]
 
 pub mod formats;
+pub mod metrics;
 pub mod profile;
+
+pub use metrics::MetricsService;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +54,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct WebService {
     router: Router,
+    /// The live sessions, to show each connection's last request method.
+    sessions: Option<pillarbox_monitor::Sessions>,
 }
 
 impl WebService {
@@ -68,13 +74,39 @@ impl WebService {
             .fallback(|| async { text(StatusCode::NOT_FOUND, "not found\n") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(state);
-        WebService { router }
+        WebService {
+            router,
+            sessions: None,
+        }
+    }
+
+    /// Shows each connection's last request method in the live sessions.
+    pub fn with_sessions(mut self, sessions: Option<pillarbox_monitor::Sessions>) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// Serves one connection (HTTP/1.1 with keep-alive) until the client closes it or
     /// the server shuts down.
     pub async fn handle(&self, conn: Connection) {
-        let service = TowerToHyperService::new(self.router.clone());
+        let mut router = self.router.clone();
+        if let Some(live) = self.sessions.as_ref().and_then(|s| s.get(conn.id)) {
+            router = router.layer(axum::middleware::map_request(
+                move |req: axum::extract::Request| {
+                    live.set_command(req.method().as_str());
+                    std::future::ready(req)
+                },
+            ));
+        }
+        serve_connection(router, conn).await;
+    }
+}
+
+/// Serves `router` on one connection (HTTP/1.1 with keep-alive) until the client
+/// closes it or the server shuts down.
+pub(crate) async fn serve_connection(router: Router, conn: Connection) {
+    {
+        let service = TowerToHyperService::new(router);
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())

@@ -39,6 +39,10 @@ pub struct FillArgs {
     /// the store's default when absent).
     #[arg(long)]
     pub inline_blob_max: Option<usize>,
+    /// Fill a PostgreSQL store (`postgres://...`) instead of the data directory's
+    /// embedded one (the data directory then only holds the secrets key).
+    #[arg(long)]
+    pub postgres: Option<String>,
     /// Message sizes in octets, used in turn.
     #[arg(
         long,
@@ -52,6 +56,14 @@ pub async fn fill(a: FillArgs) -> Result<()> {
     let mut options = StoreOptions::default();
     if let Some(max) = a.inline_blob_max {
         options.inline_blob_max = max;
+    }
+    if let Some(url) = &a.postgres {
+        options.engine = pillarbox_store::EngineOptions::Postgres {
+            url: url.clone(),
+            pool_size: 8,
+            tls_ca_file: None,
+            tls_verify: false,
+        };
     }
     let store =
         Store::open_with(&a.data_dir, Role::Tool, options).context("open the data directory")?;

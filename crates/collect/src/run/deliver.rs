@@ -139,7 +139,8 @@ async fn store_message(s: &DeliverySettings, key: String, raw: Vec<u8>) -> Deliv
             (to, r, None, Some(route.clone()), forward::sender(&raw))
         }
     };
-    let mut message = trace_header(s, &recipient).into_bytes();
+    let trace = pillarbox_monitor::new_trace_id();
+    let mut message = trace_header(s, &recipient, &trace).into_bytes();
     message.extend_from_slice(&raw);
     drop(raw);
     let blob = match s
@@ -160,8 +161,23 @@ async fn store_message(s: &DeliverySettings, key: String, raw: Vec<u8>) -> Deliv
         mailbox,
         route,
         enforce_quota: true,
+        trace: Some(trace.clone()),
         ..Envelope::default()
     };
+    let monitor = s.pipeline.directory().monitor();
+    monitor.step(
+        &trace,
+        "collected",
+        serde_json::json!({
+            "collection": s.name,
+            "server": s.server,
+            "protocol": s.protocol.to_string(),
+            "remote_key": key,
+            "owner": s.owner_address,
+            "size": message.len(),
+        }),
+        vec![s.owner_address.clone()],
+    );
     let mark = CollectedMark {
         collection: s.collection,
         key,
@@ -172,7 +188,11 @@ async fn store_message(s: &DeliverySettings, key: String, raw: Vec<u8>) -> Deliv
         .deliver_collected(blob, &message, &envelope, mark)
         .await
     {
-        Ok(outcomes) if outcomes.iter().all(|o| o.accepted()) => Delivered::Stored,
+        Ok(outcomes) if outcomes.iter().all(|o| o.accepted()) => {
+            let domain = s.owner_address.rsplit_once('@').map(|(_, d)| d);
+            monitor.count("collected", domain, 1);
+            Delivered::Stored
+        }
         Ok(outcomes) => Delivered::Failed(format!("not accepted: {outcomes:?}")),
         Err(DeliveryError::Store(StoreError::AlreadyCollected)) => Delivered::AlreadyCollected,
         Err(DeliveryError::Store(StoreError::OverQuota)) => {
@@ -183,9 +203,9 @@ async fn store_message(s: &DeliverySettings, key: String, raw: Vec<u8>) -> Deliv
 }
 
 /// `Received: from HOST by HOSTNAME with POP3 (Pillarbox collect NAME) for <rcpt>; date`.
-fn trace_header(s: &DeliverySettings, recipient: &str) -> String {
+fn trace_header(s: &DeliverySettings, recipient: &str, trace: &str) -> String {
     format!(
-        "Received: from {} by {} with {} (Pillarbox collect {})\r\n\tfor <{}>; {}\r\n",
+        "Received: from {} by {} with {} (Pillarbox collect {}) id {trace}\r\n\tfor <{}>; {}\r\n",
         clean(&s.server),
         clean(&s.hostname),
         s.protocol,

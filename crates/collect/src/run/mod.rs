@@ -191,12 +191,31 @@ impl Runner {
         {
             tracing::warn!(account = %account.name, error = %e, "collect: cannot record the run");
         }
-        match &report.error {
-            None => tracing::info!(account = %account.name, result = %report.line(), "collected"),
-            Some(e) => {
-                tracing::warn!(account = %account.name, error = %e, result = %report.line(), "collection stopped")
-            }
+        let owner = store
+            .account_get_by_id(account.owner)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.address());
+        let (kind, text) = match &report.error {
+            None => (
+                pillarbox_monitor::EventKind::CollectionRun,
+                format!("collection {}: {}", account.name, report.line()),
+            ),
+            Some(e) => (
+                pillarbox_monitor::EventKind::CollectionFailed,
+                format!(
+                    "collection {}: failed: {e} ({})",
+                    account.name,
+                    report.line()
+                ),
+            ),
+        };
+        let mut event = pillarbox_monitor::NewEvent::new(kind, text);
+        if let Some(o) = &owner {
+            event = event.account(o);
         }
+        self.pipeline.directory().monitor().event(event);
         report
     }
 

@@ -3,11 +3,15 @@
 
 mod clients;
 mod collect;
+mod mail_auth;
+mod monitor;
 mod protocols;
 mod queue;
 
 pub use clients::*;
 pub use collect::*;
+pub use mail_auth::*;
+pub use monitor::*;
 pub use protocols::*;
 pub use queue::*;
 
@@ -79,6 +83,9 @@ pub struct ListenSection {
     /// HTTPS). Off unless configured.
     #[serde(deserialize_with = "socket_addrs")]
     pub https: Vec<SocketAddr>,
+    /// Prometheus metrics (`/metrics`), plain HTTP; keep it on a private address.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub metrics: Vec<SocketAddr>,
 }
 
 fn local(port: u16) -> Vec<SocketAddr> {
@@ -97,6 +104,7 @@ impl Default for ListenSection {
             pop3s: local(2995),
             http: local(8080),
             https: Vec::new(),
+            metrics: local(9480),
         }
     }
 }
@@ -158,6 +166,12 @@ pub struct NetworkSection {
     pub trusted: IpRanges,
     /// Networks allowed to relay through SMTP without authenticating.
     pub relay: IpRanges,
+    /// Load balancers that prefix every connection with a PROXY protocol header
+    /// (HAProxy's `send-proxy` or `send-proxy-v2`). A connection from one of these
+    /// networks must begin with a header, whose client address then stands for the
+    /// connection everywhere (service policy, limits, logs, `Received:`); connections
+    /// from anywhere else are never read for one. Empty (the default): off.
+    pub proxy_trusted: IpRanges,
 }
 
 impl Default for NetworkSection {
@@ -175,6 +189,7 @@ impl Default for NetworkSection {
             ]),
             trusted: IpRanges::from_static(&["127.0.0.0/8", "::1/128"]),
             relay: IpRanges::default(),
+            proxy_trusted: IpRanges::default(),
         }
     }
 }
@@ -191,6 +206,9 @@ pub struct LimitsSection {
     pub shutdown_grace: Seconds,
     /// How long a TLS handshake may take.
     pub tls_handshake_timeout: Seconds,
+    /// How long a connection from `network.proxy_trusted` may take to send its PROXY
+    /// protocol header (the specification asks for at least 3 seconds).
+    pub proxy_header_timeout: Seconds,
 }
 
 impl Default for LimitsSection {
@@ -200,11 +218,12 @@ impl Default for LimitsSection {
             max_connections_per_ip: 100,
             shutdown_grace: Seconds::secs(30),
             tls_handshake_timeout: Seconds::secs(30),
+            proxy_header_timeout: Seconds::secs(5),
         }
     }
 }
 
-/// `[auth]`: failed-login limits, per client IP.
+/// `[auth]`: failed-login limits, per client IP, and the verified-logins cache.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
@@ -214,6 +233,10 @@ pub struct AuthSection {
     pub failure_window: Seconds,
     /// How long an IP is refused once it reached `max_failures`.
     pub lockout: Seconds,
+    /// How long a verified login (name and password) is remembered, so the same
+    /// login again is not hashed again; 0 turns the cache off. Never the password
+    /// itself: a keyed hash of it, forgotten at once when the password changes.
+    pub login_cache_ttl: Seconds,
 }
 
 impl Default for AuthSection {
@@ -222,6 +245,7 @@ impl Default for AuthSection {
             max_failures: 5,
             failure_window: Seconds::mins(1),
             lockout: Seconds::mins(5),
+            login_cache_ttl: Seconds::secs(60),
         }
     }
 }
@@ -269,19 +293,99 @@ impl Default for LogSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreSection {
+    /// `sqlite` (embedded, in the data directory: the default) or `postgres` (a
+    /// database several nodes share; see `url`).
+    pub engine: StoreEngine,
+    /// The PostgreSQL database: `postgres://user:password@host:port/database`, with
+    /// `?sslmode=disable|prefer|require` (default prefer: TLS when the server offers it).
+    pub url: Option<String>,
+    /// Most database connections this node opens.
+    pub pool_size: usize,
+    /// Extra CA certificate (PEM) trusted for the database's TLS certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Verify the database's TLS certificate and name.
+    pub tls_verify: bool,
+    /// This node's name in a cluster (each node needs its own); default: the host
+    /// name. Leases and locks name the node that holds them.
+    pub node_name: Option<String>,
     /// Messages up to this size are stored inside the database (one commit makes them
-    /// durable); larger ones are files under `data_dir/blobs`. 0 stores every message as
-    /// a file.
+    /// durable); larger ones are files under `data_dir/blobs` (SQLite) or chunked rows
+    /// (PostgreSQL). 0 never stores a message inline.
     pub inline_blob_max: crate::types::ByteSize,
     /// The key that seals the secrets stored for other servers (smart-host and
     /// collection passwords, OAuth2 tokens); created at first start. Default:
     /// `data_dir/secrets.key`. Keep it out of database backups, and back it up apart.
+    /// Every node of a cluster needs the same key.
     pub secrets_key_file: Option<PathBuf>,
+}
+
+/// The storage engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreEngine {
+    /// SQLite in the data directory.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database shared by every node.
+    Postgres,
+}
+
+impl StoreSection {
+    /// The settings must agree: PostgreSQL needs a URL that says where it is.
+    pub(crate) fn check(&self) -> Result<(), (String, String)> {
+        if self.engine == StoreEngine::Postgres {
+            let url = self.url.as_deref().unwrap_or("").trim();
+            if url.is_empty() {
+                return Err((
+                    "store.url".into(),
+                    "engine = \"postgres\" needs url = \"postgres://user:password@host:5432/database\""
+                        .into(),
+                ));
+            }
+            let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            if !is_url && !url.contains('=') {
+                return Err((
+                    "store.url".into(),
+                    "expected postgres://user:password@host:port/database (or key=value pairs such as \"host=db dbname=mail\")".into(),
+                ));
+            }
+        } else if self.url.is_some() {
+            return Err((
+                "store.url".into(),
+                "url is used only with engine = \"postgres\"".into(),
+            ));
+        }
+        if self.pool_size < 2 {
+            return Err((
+                "store.pool_size".into(),
+                "expected a number of connections of at least 2".into(),
+            ));
+        }
+        if let Some(name) = &self.node_name
+            && (name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        {
+            return Err((
+                "store.node_name".into(),
+                "expected 1 to 64 letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
+            engine: StoreEngine::Sqlite,
+            url: None,
+            pool_size: 16,
+            tls_ca_file: None,
+            tls_verify: true,
+            node_name: None,
             inline_blob_max: crate::types::ByteSize(64 * 1024),
             secrets_key_file: None,
         }

@@ -7,7 +7,9 @@
 //! Items answered from the view (flags, sizes, dates) cost no store access; the rest is
 //! loaded per batch (`load`). A non-PEEK body fetch sets `\Seen` with one store call for
 //! the whole set before anything is rendered. A message expunged by someone else while
-//! being fetched is skipped and the command ends `NO [EXPUNGEISSUED]`.
+//! being fetched is skipped and the command ends `NO [EXPUNGEISSUED]`. No literal but a
+//! BINARY one (`~{n}`) ever carries a NUL octet (RFC 9051 §4.3, RFC 3516 §4.2): the
+//! encoder replaces it, leaving the part's transfer encoding as it is.
 
 use std::collections::{HashMap, HashSet};
 
@@ -344,8 +346,7 @@ impl Render<'_> {
                     section: sec,
                     origin,
                 };
-                w.streamed(out, item, data.len() as u64, false);
-                out.extend_from_slice(data);
+                w.streamed(out, item, data);
             }
             FetchAttr::Binary { part, partial, .. } => {
                 let Ok(data) = section::binary_section(raw, st, part) else {
@@ -354,8 +355,7 @@ impl Render<'_> {
                 let data = section::partial(&data, *partial);
                 let origin = partial.map(|p| p.offset);
                 let item = StreamedItem::Binary { part, origin };
-                w.streamed(out, item, data.len() as u64, data.contains(&0));
-                out.extend_from_slice(data);
+                w.streamed(out, item, data);
             }
             FetchAttr::BinarySize { part } => {
                 let Ok(size) = section::binary_size(raw, st, part) else {
@@ -367,11 +367,11 @@ impl Render<'_> {
                 };
                 w.item(out, &item, opts);
             }
-            FetchAttr::Rfc822 => streamed(out, w, StreamedItem::Rfc822, raw),
+            FetchAttr::Rfc822 => w.streamed(out, StreamedItem::Rfc822, raw),
             FetchAttr::Rfc822Header => {
-                streamed(out, w, StreamedItem::Rfc822Header, st.root.header(raw));
+                w.streamed(out, StreamedItem::Rfc822Header, st.root.header(raw));
             }
-            FetchAttr::Rfc822Text => streamed(out, w, StreamedItem::Rfc822Text, st.root.body(raw)),
+            FetchAttr::Rfc822Text => w.streamed(out, StreamedItem::Rfc822Text, st.root.body(raw)),
             FetchAttr::Uid
             | FetchAttr::Flags
             | FetchAttr::InternalDate
@@ -380,11 +380,6 @@ impl Render<'_> {
         }
         true
     }
-}
-
-fn streamed(out: &mut Vec<u8>, w: &mut FetchWriter, item: StreamedItem<'_>, data: &[u8]) {
-    w.streamed(out, item, data.len() as u64, false);
-    out.extend_from_slice(data);
 }
 
 /// INTERNALDATE in UTC.

@@ -108,8 +108,9 @@ pub(crate) async fn idle(s: &mut Session, tag: &Tag, mut sel: Option<&mut Select
                     Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => {
                         is_news(sel, 1, false)
                     }
+                    // Cut off from other nodes for a while: as if lagged.
+                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => is_news(sel, 0, true),
                     Ok(_) => false,
-                    Err(RecvError::Lagged(_)) => is_news(sel, 0, true),
                     Err(RecvError::Closed) => {
                         feed_open = false;
                         false

@@ -69,11 +69,20 @@ fn has_child(
     name: &str,
     pred: impl Fn(&Node<'_>) -> bool,
 ) -> bool {
+    has_named_child(nodes, name, |_, node| pred(node))
+}
+
+/// Whether some descendant of `name` satisfies `pred` (given its name and node).
+fn has_named_child(
+    nodes: &BTreeMap<String, Node<'_>>,
+    name: &str,
+    pred: impl Fn(&str, &Node<'_>) -> bool,
+) -> bool {
     let prefix = format!("{name}{}", names::DELIMITER);
     nodes
         .range(prefix.clone()..)
         .take_while(|(n, _)| n.starts_with(&prefix))
-        .any(|(_, node)| pred(node))
+        .any(|(n, node)| pred(n, node))
 }
 
 /// RFC 9051 §6.3.9, RFC 5258 §3.
@@ -125,21 +134,29 @@ pub(crate) async fn list(s: &mut Session, account: &Account, tag: &Tag, l: List)
         (!sel_subscribed || node.subscribed)
             && (!sel_special || node.mailbox.is_some_and(|m| m.special_use.is_some()))
     };
-    let mut items = Vec::new();
-    for (name, node) in &nodes {
+    let matched = |name: &str| {
         let wire = names::to_wire(name, s.names());
-        if !patterns
+        patterns
             .iter()
             .any(|p| names::pattern_matches(p, wire.as_bytes()))
-        {
+    };
+    let mut items = Vec::new();
+    for (name, node) in &nodes {
+        if !matched(name) {
             continue;
         }
+        let wire = names::to_wire(name, s.names());
         let selected = if filtering {
             satisfies(node)
         } else {
             node.mailbox.is_some() || has_child(&nodes, name, |n| n.mailbox.is_some())
         };
-        let child_matches = filtering && recursive && has_child(&nodes, name, satisfies);
+        // RFC 5258 §3.5: CHILDINFO reports descendants that satisfy the selection
+        // but are not returned themselves; one matched by any pattern of the command
+        // is returned on its own line, so it does not count.
+        let child_matches = filtering
+            && recursive
+            && has_named_child(&nodes, name, |n, node| satisfies(node) && !matched(n));
         if !selected && !child_matches {
             continue;
         }

@@ -180,7 +180,10 @@ pub(crate) async fn rename(
     Outcome::from(r)
 }
 
-/// RFC 9051 §6.3.7 and §6.3.8: the subscription list holds names, existing or not.
+/// RFC 9051 §6.3.7 and §6.3.8. SUBSCRIBE refuses a name that is neither a mailbox
+/// nor the parent of one with `NO [NONEXISTENT]` (§6.3.7 lets a server choose; clients
+/// expect the refusal, as Dovecot gives it). UNSUBSCRIBE takes any name, so a
+/// subscription that outlived its mailbox can still be removed.
 pub(crate) async fn subscribe(
     s: &mut Session,
     account: &Account,
@@ -190,9 +193,20 @@ pub(crate) async fn subscribe(
 ) -> Outcome {
     let r = async {
         let name = store_name(s, tag, &m)?;
-        s.svc
-            .directory
-            .store()
+        let store = s.svc.directory.store();
+        if on {
+            let mailboxes = store
+                .mailbox_list(account.id)
+                .await
+                .map_err(|e| cat::for_store_error(tag, &e))?;
+            let known = mailboxes
+                .iter()
+                .any(|mb| mb.name == name || names::is_descendant(&mb.name, &name));
+            if !known {
+                return Err(cat::no(tag, Code::Nonexistent, cat::NONEXISTENT));
+            }
+        }
+        store
             .mailbox_subscribe(account.id, &name, on)
             .await
             .map_err(|e| cat::for_store_error(tag, &e))?;

@@ -124,17 +124,19 @@ pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: S
             .map(|&i| u32::try_from(i + 1).unwrap_or(u32::MAX))
             .collect()
     };
-    let modseq = uses_modseq
-        .then(|| {
-            indexes
-                .iter()
-                .filter_map(|&i| view.get(i))
-                .map(|e| e.modseq)
-                .max()
-        })
-        .flatten();
+    // Mod-sequences of the matches, in the order of `numbers` (ascending).
+    let modseqs: Vec<u64> = if uses_modseq {
+        indexes
+            .iter()
+            .filter_map(|&i| view.get(i))
+            .map(|e| e.modseq)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let opts = match sr.return_opts {
         None if !s.enabled.rev2 => {
+            let modseq = modseqs.iter().copied().max();
             s.data_owned(Data::Search { numbers, modseq });
             return Outcome::reply(cat::ok(tag, cat::SEARCH_DONE));
         }
@@ -142,6 +144,7 @@ pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: S
         Some(o) if o.is_empty() => vec![SearchReturn::All],
         Some(o) => o,
     };
+    let modseq = esearch_modseq(&opts, &modseqs);
     if opts.contains(&SearchReturn::Save) {
         sel.saved = saved_result(&opts, &uids);
     }
@@ -179,6 +182,28 @@ fn saved_result(opts: &[SearchReturn], uids: &[u32]) -> Vec<u32> {
         out.push(m);
     }
     out
+}
+
+/// RFC 7162 §3.1.5 with RFC 4731 §3.2: the `MODSEQ` of an ESEARCH response is the
+/// highest mod-sequence of the messages it reports. With ALL or COUNT that is every
+/// match; with only MIN and/or MAX, only the message(s) MIN and MAX name, so MIN alone
+/// gives the lowest-numbered match's own mod-sequence. `modseqs` are the matches'
+/// mod-sequences in ascending message order; `None` when nothing matched (or MODSEQ
+/// was not used).
+fn esearch_modseq(opts: &[SearchReturn], modseqs: &[u64]) -> Option<u64> {
+    let every = opts.contains(&SearchReturn::All) || opts.contains(&SearchReturn::Count);
+    if every {
+        return modseqs.iter().copied().max();
+    }
+    let min = opts
+        .contains(&SearchReturn::Min)
+        .then(|| modseqs.first().copied())
+        .flatten();
+    let max = opts
+        .contains(&SearchReturn::Max)
+        .then(|| modseqs.last().copied())
+        .flatten();
+    min.max(max)
 }
 
 /// RFC 4731 §3.1: the requested items; MIN, MAX and ALL are omitted when nothing
@@ -244,6 +269,28 @@ mod tests {
             esearch_items(&[R::Count], &[1], Some(9)),
             vec![ESearchItem::Count(1), ESearchItem::ModSeq(9)]
         );
+    }
+
+    #[test]
+    fn esearch_modseq_covers_only_the_messages_reported() {
+        use SearchReturn as R;
+        // Matches in message order with their mod-sequences: the highest is in the
+        // middle, so MIN and MAX alone must not report it (RFC 7162 §3.1.5).
+        let modseqs = [4, 9, 6];
+        let cases: &[(&[R], Option<u64>)] = &[
+            (&[R::Min], Some(4)),
+            (&[R::Max], Some(6)),
+            (&[R::Min, R::Max], Some(6)),
+            (&[R::Max, R::Save], Some(6)),
+            (&[R::All], Some(9)),
+            (&[R::Count], Some(9)),
+            (&[R::Min, R::Count], Some(9)),
+        ];
+        for (opts, expected) in cases {
+            assert_eq!(esearch_modseq(opts, &modseqs), *expected, "{opts:?}");
+        }
+        assert_eq!(esearch_modseq(&[R::Min], &[]), None);
+        assert_eq!(esearch_modseq(&[R::Min, R::Max], &[5, 3]), Some(5));
     }
 
     #[test]

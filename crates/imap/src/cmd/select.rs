@@ -61,16 +61,21 @@ pub(crate) async fn select(
         Ok(x) => x,
         Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
     };
-    // RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has seen as
-    // \Recent yet (a write, so only when there are some).
-    let claim = !read_only && !s.enabled.rev2 && entries.iter().any(|e| e.entry.uid >= unclaimed);
-    let recent_from = if claim {
-        match store.claim_recent(mailbox.id).await {
+    // RFC 3501 §2.3.2: a message is \Recent in the first session to select its
+    // mailbox after it arrived, and in no other. A read-write SELECT claims the
+    // messages of its snapshot no session has claimed yet (a write, so only when there
+    // are some); EXAMINE shows them as recent without claiming them (RFC 3501 §6.3.2:
+    // it must not make them lose \Recent). IMAP4rev2 has no \Recent.
+    let unclaimed_seen = entries.iter().any(|e| e.entry.uid >= unclaimed);
+    let recent_from = if s.enabled.rev2 || !unclaimed_seen {
+        None
+    } else if read_only {
+        Some(unclaimed)
+    } else {
+        match store.claim_recent(mailbox.id, mailbox.uidnext).await {
             Ok(first) => Some(first),
             Err(e) => return Outcome::Switch(deselected, Some(cat::for_store_error(tag, &e))),
         }
-    } else {
-        None
     };
     let mut view = View::new(
         entries,

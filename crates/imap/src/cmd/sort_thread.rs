@@ -1,14 +1,16 @@
 //! SORT and THREAD, with their UID forms (RFC 5256 §3; SORT=DISPLAY per RFC 5957):
 //! the matching messages come from the SEARCH machinery, their keys from the structures
-//! computed at delivery (one batched load), the ordering from the pure `sort` and
-//! `thread` modules.
+//! computed at delivery (one batched load: sort keys and ENVELOPE), the ordering from
+//! the pure `sort` and `thread` modules. A SORT using MODSEQ reports the highest
+//! mod-sequence (RFC 7162 §3.1.5).
 
 use std::collections::HashMap;
 
-use pillarbox_mime::{MessageStructure, decode_encoded_words};
+use pillarbox_mime::{Envelope, MessageStructure, SortKeys, decode_encoded_words};
 use pillarbox_store::MessageId;
 
 use super::Outcome;
+use super::enable_id::condstore_used;
 use super::search::matching;
 use crate::catalogue as cat;
 use crate::load::{self, Raw};
@@ -45,38 +47,50 @@ pub(crate) async fn sort(s: &mut Session, sel: &mut Selected, tag: &Tag, st: Sor
     if st.return_opts.is_some() {
         return Outcome::reply(cat::bad(Some(tag), cat::ESORT_UNSUPPORTED));
     }
-    let (indexes, _) = match matching(s, sel, tag, &st.search, Some(&st.charset)).await {
+    let (indexes, q) = match matching(s, sel, tag, &st.search, Some(&st.charset)).await {
         Ok(x) => x,
         Err(r) => return Outcome::reply(r),
+    };
+    // RFC 7162 §3.1.5: a SORT using the MODSEQ criterion answers with the highest
+    // mod-sequence of the messages it returns, like SEARCH.
+    let modseq = if q.uses_modseq() {
+        condstore_used(s, Some(sel));
+        indexes
+            .iter()
+            .filter_map(|&i| sel.view.get(i))
+            .map(|e| e.modseq)
+            .max()
+    } else {
+        None
     };
     let structures = match structures(s, sel, tag, &indexes).await {
         Ok(x) => x,
         Err(r) => return Outcome::reply(r),
     };
-    let empty = pillarbox_mime::SortKeys::default();
+    // A message that vanished meanwhile sorts with empty keys.
+    let (no_keys, no_envelope) = (SortKeys::default(), Envelope::default());
     let mut items: Vec<SortItem<'_>> = indexes
         .iter()
         .filter_map(|&i| {
             let e = sel.view.get(i)?;
             let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let keys = structures
+            let (keys, envelope) = structures
                 .get(&e.message)
-                .map_or(&empty, |st| &st.sort_keys);
-            Some(SortItem {
-                id: if st.uid { e.uid } else { seq },
+                .map_or((&no_keys, &no_envelope), |m| (&m.sort_keys, &m.envelope));
+            let id = if st.uid { e.uid } else { seq };
+            Some(SortItem::new(
+                id,
                 seq,
-                arrival: e.internal_date,
-                size: e.size,
+                e.internal_date,
+                e.size,
                 keys,
-            })
+                envelope,
+            ))
         })
         .collect();
     order(&mut items, &st.criteria);
     let numbers = items.iter().map(|i| i.id).collect();
-    s.data_owned(Data::Sort {
-        numbers,
-        modseq: None,
-    });
+    s.data_owned(Data::Sort { numbers, modseq });
     Outcome::reply(cat::ok(tag, cat::SORT_DONE))
 }
 

@@ -29,6 +29,9 @@ pub(crate) async fn starttls(s: &mut Session, tag: &Tag) -> Outcome {
             let info = TlsInfo::from_common(stream.get_ref().1);
             tracing::debug!(tls = %info, "STARTTLS done");
             s.io.restore_stream(Box::new(stream));
+            if let Some(l) = &s.live {
+                l.set_tls(&info.version);
+            }
             s.tls = Some(info);
             s.reset_protocol_state();
             Outcome::Switch(State::NotAuthenticated, None)

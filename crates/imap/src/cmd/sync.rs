@@ -1,8 +1,9 @@
 //! Keeping a selected session in step with its mailbox (RFC 9051 §7.4.1, §5.2;
 //! RFC 7162 §3.2.10): after every command, and whenever IDLE wakes, the store's change
 //! feed is drained; if the selected mailbox changed, the delta since the view's
-//! HIGHESTMODSEQ is read in one snapshot and announced as `EXISTS`, `EXPUNGE` (or
-//! `VANISHED` with QRESYNC), `FETCH FLAGS` and `FLAGS`.
+//! HIGHESTMODSEQ is read in one snapshot and announced as `EXISTS`, `RECENT` (new mail
+//! this session is the first to claim), `EXPUNGE` (or `VANISHED` with QRESYNC),
+//! `FETCH FLAGS` and `FLAGS`.
 //!
 //! Expunges are held back when the command just run used sequence numbers (FETCH,
 //! STORE, SEARCH, …), so the client's numbers never shift under it. Never writes while
@@ -52,8 +53,8 @@ pub(crate) fn drain(sel: &mut Selected) -> bool {
     loop {
         match sel.changes.try_recv() {
             Ok(Change::Mailbox { mailbox, .. }) if mailbox == sel.mailbox => relevant += 1,
+            Ok(Change::Resync) | Err(TryRecvError::Lagged(_)) => lagged = true,
             Ok(_) => {}
-            Err(TryRecvError::Lagged(_)) => lagged = true,
             Err(TryRecvError::Empty | TryRecvError::Closed) => break,
         }
     }
@@ -89,6 +90,7 @@ pub(crate) async fn refresh(s: &Session, sel: &mut Selected) -> Result<Changes, 
         mailbox,
         changed,
         expunged,
+        first_unclaimed_recent,
     } = match store
         .mailbox_delta(sel.mailbox, sel.view.highest_modseq)
         .await
@@ -105,12 +107,34 @@ pub(crate) async fn refresh(s: &Session, sel: &mut Selected) -> Result<Changes, 
         .view
         .apply(changed, &expunged, mailbox.highestmodseq, mailbox.uidnext);
     if changes.added > 0 && !s.enabled.rev2 {
-        // RFC 3501 §2.3.2: mail arriving while selected is \Recent here (a later SELECT
-        // may see it so too: "if it is not possible to determine whether this session
-        // is the first to be notified, the message SHOULD be considered recent").
-        sel.view.add_recent(previous_next, mailbox.uidnext);
+        let first = new_recent(store, sel, first_unclaimed_recent, mailbox.uidnext).await;
+        sel.view
+            .add_recent(first.max(previous_next), mailbox.uidnext);
     }
     Ok(changes)
+}
+
+/// RFC 3501 §2.3.2: new mail is \Recent in the first session notified of it, and in
+/// no other. A read-write session claims what it has just seen (below `uid_next`) and
+/// gets the first UID nobody had claimed before it; a read-only one (EXAMINE) claims
+/// nothing and shows what is still unclaimed. Returns the first recent UID (none
+/// when it is `uid_next` or above). No write when nothing is left to claim.
+async fn new_recent(
+    store: &pillarbox_store::Store,
+    sel: &Selected,
+    first_unclaimed: u32,
+    uid_next: u32,
+) -> u32 {
+    if sel.read_only || first_unclaimed >= uid_next {
+        return first_unclaimed;
+    }
+    match store.claim_recent(sel.mailbox, uid_next).await {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim \\Recent for new messages");
+            uid_next
+        }
+    }
 }
 
 /// Announces expunges (when allowed), keyword list changes, new messages and flag

@@ -78,14 +78,35 @@ pub fn write_literal_header(out: &mut Vec<u8>, len: u64, literal8: bool) {
     out.extend_from_slice(b"}\r\n");
 }
 
-/// Appends an RFC 9051 §9 `string`: quoted when possible, else a literal (literal8 when
-/// it holds NUL).
+/// The octet a NUL becomes in a literal that may not hold one (Dovecot's choice too):
+/// one octet for one, so sizes and partial offsets stay true.
+const NUL_REPLACEMENT: u8 = 0x80;
+
+/// Appends a literal holding `data`: announcement and octets. RFC 9051 §4.3 forbids
+/// NUL in a `literal`; only a `literal8` (RFC 3516 §4.2) may carry one, and only BINARY
+/// data may be sent as literal8. So with `binary`, data holding NUL goes out as
+/// `~{n}`; otherwise each NUL is replaced by 0x80 and the rest (transfer encoding
+/// included) is sent as it is.
+pub fn write_literal(out: &mut Vec<u8>, data: &[u8], binary: bool) {
+    let has_nul = data.contains(&0);
+    write_literal_header(out, data.len() as u64, binary && has_nul);
+    if has_nul && !binary {
+        out.extend(
+            data.iter()
+                .map(|&b| if b == 0 { NUL_REPLACEMENT } else { b }),
+        );
+    } else {
+        out.extend_from_slice(data);
+    }
+}
+
+/// Appends an RFC 9051 §9 `string`: quoted when possible, else a literal (never a
+/// literal8: a NUL is replaced, see [`write_literal`]).
 pub fn write_string(out: &mut Vec<u8>, s: &[u8], opts: EncodeOptions) {
     if quotable(s, opts) {
         write_quoted(out, s);
     } else {
-        write_literal_header(out, s.len() as u64, s.contains(&0));
-        out.extend_from_slice(s);
+        write_literal(out, s, false);
     }
 }
 
@@ -115,12 +136,16 @@ pub(crate) fn write_mailbox(out: &mut Vec<u8>, m: &Mailbox, opts: EncodeOptions)
     write_astring(out, m.as_bytes(), opts);
 }
 
-/// Appends human text (RFC 9051 §9 `text`), CR and LF replaced by spaces.
+/// Appends human text (RFC 9051 §9 `text`: `TEXT-CHAR`s, no CR, LF or NUL), those
+/// replaced by spaces.
 pub(crate) fn write_text(out: &mut Vec<u8>, text: &str) {
-    out.extend(
-        text.bytes()
-            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-    );
+    out.extend(text.bytes().map(|b| {
+        if matches!(b, b'\r' | b'\n' | 0) {
+            b' '
+        } else {
+            b
+        }
+    }));
 }
 
 /// Appends `(a b c)` with `item` writing each element.
@@ -383,9 +408,9 @@ pub enum StreamedItem<'a> {
     Rfc822Text,
 }
 
-/// Writes one `* n FETCH (...)` response item by item, so that large values can be
-/// streamed: after [`FetchWriter::streamed`] the session flushes the buffer and writes
-/// exactly the announced number of octets to the connection itself, then continues.
+/// Writes one `* n FETCH (...)` response item by item, so that large values go
+/// straight from the loaded message into the output buffer (the session flushes it
+/// between messages when it grows large).
 ///
 /// ```
 /// # use pillarbox_imap::proto::*;
@@ -393,10 +418,9 @@ pub enum StreamedItem<'a> {
 /// let opts = EncodeOptions::default();
 /// let mut w = FetchWriter::begin(&mut out, 12);
 /// w.item(&mut out, &FetchItem::Uid(42), opts);
-/// w.streamed(&mut out, StreamedItem::Rfc822, 5, false);
-/// out.extend_from_slice(b"hello"); // the session streams these octets itself
+/// w.streamed(&mut out, StreamedItem::Rfc822, b"hel\0o");
 /// w.end(&mut out);
-/// assert_eq!(out, b"* 12 FETCH (UID 42 RFC822 {5}\r\nhello)\r\n");
+/// assert_eq!(out, b"* 12 FETCH (UID 42 RFC822 {5}\r\nhel\x80o)\r\n");
 /// ```
 #[derive(Debug)]
 pub struct FetchWriter {
@@ -429,17 +453,11 @@ impl FetchWriter {
         write_fetch_item(out, item, opts);
     }
 
-    /// Writes an item's name and the literal announcement for `len` octets of value
-    /// (`~{len}` when `literal8`, for BINARY data holding NUL). The caller must then
-    /// send exactly `len` octets after flushing `out`.
-    pub fn streamed(
-        &mut self,
-        out: &mut Vec<u8>,
-        item: StreamedItem<'_>,
-        len: u64,
-        literal8: bool,
-    ) {
+    /// Writes an item's name and its value `data` as a literal: `~{n}` for BINARY data
+    /// holding NUL, NUL replaced by 0x80 in every other item (see [`write_literal`]).
+    pub fn streamed(&mut self, out: &mut Vec<u8>, item: StreamedItem<'_>, data: &[u8]) {
         self.separator(out);
+        let binary = matches!(item, StreamedItem::Binary { .. });
         match item {
             StreamedItem::BodySection { section, origin } => {
                 write_section_name(out, section, origin, EncodeOptions::default())
@@ -450,7 +468,7 @@ impl FetchWriter {
             StreamedItem::Rfc822Text => out.extend_from_slice(b"RFC822.TEXT"),
         }
         out.push(b' ');
-        write_literal_header(out, len, literal8);
+        write_literal(out, data, binary);
     }
 
     /// Writes the closing `)` and CRLF.
@@ -490,10 +508,7 @@ fn write_origin(out: &mut Vec<u8>, origin: Option<u64>) {
 fn write_body_data(out: &mut Vec<u8>, data: Option<&[u8]>, binary: bool) {
     match data {
         None => out.extend_from_slice(b"NIL"),
-        Some(d) => {
-            write_literal_header(out, d.len() as u64, binary && d.contains(&0));
-            out.extend_from_slice(d);
-        }
+        Some(d) => write_literal(out, d, binary),
     }
 }
 

@@ -454,10 +454,12 @@ impl<'a> Lexer<'a> {
         self.astring().map(Mailbox::new)
     }
 
-    /// RFC 9051 §9 `list-mailbox = 1*list-char / string`.
+    /// RFC 9051 §9 `list-mailbox = 1*list-char / string`. `~` is a `list-char`
+    /// (`ATOM-CHAR`): only `~{` opens a literal8, which `string` then refuses.
     pub(crate) fn list_mailbox(&mut self) -> Result<Bytes> {
         match self.peek() {
-            Some(b'"' | b'{' | b'~') => self.string(),
+            Some(b'"' | b'{') => self.string(),
+            Some(b'~') if self.peek_at(1) == Some(b'{') => self.string(),
             _ => {
                 let start = self.pos;
                 if self.take_while(is_list_char).is_empty() {

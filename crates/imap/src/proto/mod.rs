@@ -41,8 +41,8 @@ mod sequence;
 pub use command::*;
 pub use datetime::{Date, DateTime};
 pub use encode::{
-    EncodeOptions, FetchWriter, StreamedItem, write_astring, write_literal_header, write_nstring,
-    write_string,
+    EncodeOptions, FetchWriter, StreamedItem, write_astring, write_literal, write_literal_header,
+    write_nstring, write_string,
 };
 pub use error::{ParseError, ParseErrorKind};
 pub use fetch_attr::{FetchAttr, FetchAttrs, Partial, Section, SectionText};

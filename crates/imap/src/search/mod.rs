@@ -42,6 +42,9 @@ pub(crate) enum Query {
     New,
     /// A header field (lowercase name) containing the needle.
     Header(String, CaseInsensitiveNeedle),
+    /// An address field (lowercase name: from, to, cc, bcc) whose parsed addresses
+    /// contain the needle.
+    Address(&'static str, CaseInsensitiveNeedle),
     Body(CaseInsensitiveNeedle),
     Text(CaseInsensitiveNeedle),
     Internal(DateCmp, i64),
@@ -89,6 +92,10 @@ fn header(name: &str, value: &[u8], s: &Strings) -> Query {
     Query::Header(name.to_string(), s.needle(value))
 }
 
+fn address(name: &'static str, value: &[u8], s: &Strings) -> Query {
+    Query::Address(name, s.needle(value))
+}
+
 fn compile_key(key: &SearchKey, s: &Strings) -> Query {
     use SearchKey as K;
     match key {
@@ -106,10 +113,10 @@ fn compile_key(key: &SearchKey, s: &Strings) -> Query {
         K::New => Query::New,
         K::Old => Query::Recent(false),
         K::Recent => Query::Recent(true),
-        K::Bcc(v) => header("bcc", v, s),
-        K::Cc(v) => header("cc", v, s),
-        K::From(v) => header("from", v, s),
-        K::To(v) => header("to", v, s),
+        K::Bcc(v) => address("bcc", v, s),
+        K::Cc(v) => address("cc", v, s),
+        K::From(v) => address("from", v, s),
+        K::To(v) => address("to", v, s),
         K::Subject(v) => header("subject", v, s),
         K::Header(name, v) => header(&String::from_utf8_lossy(name).to_ascii_lowercase(), v, s),
         K::Body(v) => Query::Body(s.needle(v)),
@@ -140,7 +147,7 @@ impl Query {
     /// with it).
     pub(crate) fn needs(&self) -> Raw {
         match self {
-            Query::Header(..) => Raw::Header,
+            Query::Header(..) | Query::Address(..) | Query::Sent(..) => Raw::Header,
             Query::Body(_) | Query::Text(_) => Raw::Whole,
             Query::Not(q) => q.needs(),
             Query::Or(a, b) => a.needs().max(b.needs()),
@@ -244,13 +251,20 @@ pub(crate) fn eval(q: &Query, c: &Candidate<'_>, ctx: &Context<'_>) -> Option<bo
         Query::Seq(set) => in_set(set, c.seq, ctx.exists, ctx.saved, e.uid),
         Query::ModSeq(m) => e.modseq >= *m,
         Query::Sent(cmp, d) => {
+            // RFC 9051 §6.4.4: the Date header's date, its time and zone disregarded
+            // (the internal date's day when there is no usable Date).
             let msg = c.msg?;
-            let ts = msg.structure.sort_keys.date.unwrap_or(e.internal_date);
-            compare(*cmp, day_of(ts), *d)
+            let day = text::sent_day(msg.structure.root.header(&msg.raw))
+                .unwrap_or_else(|| day_of(e.internal_date));
+            compare(*cmp, day, *d)
         }
         Query::Header(name, needle) => {
             let msg = c.msg?;
             text::header_contains(msg.structure.root.header(&msg.raw), name, needle)
+        }
+        Query::Address(name, needle) => {
+            let msg = c.msg?;
+            text::address_contains(msg.structure.root.header(&msg.raw), name, needle)
         }
         Query::Body(needle) => c.text(c.msg?).body_contains(needle),
         Query::Text(needle) => c.text(c.msg?).text_contains(needle),

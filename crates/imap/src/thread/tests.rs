@@ -65,6 +65,29 @@ fn references_table() {
             "* THREAD (2 1)",
         ),
         (
+            // RFC 5256 §3 step 1B: message 3 was made a child of 1 by message 2's
+            // References (1, 3); its own References name 2 as its parent, which
+            // would make a loop. The old link to 1 is broken all the same, so 1
+            // stands alone rather than above 3.
+            vec![
+                msg(1, 3, "1", &[], "x1"),
+                msg(2, 2, "2", &["1", "3"], "x2"),
+                msg(3, 1, "3", &["2"], "x3"),
+            ],
+            "* THREAD (3 2)(1)",
+        ),
+        (
+            // Step 1B: a parent known from a truncated References is replaced by
+            // the message's own last reference.
+            vec![
+                msg(1, 1, "a", &[], "p"),
+                msg(2, 2, "b", &[], "q"),
+                msg(3, 3, "x", &["a", "c"], "r"),
+                msg(4, 4, "c", &["b"], "s"),
+            ],
+            "* THREAD (1)(2 4 3)",
+        ),
+        (
             // Duplicate Message-IDs: the second gets a unique one.
             vec![
                 msg(1, 1, "a", &[], "p"),

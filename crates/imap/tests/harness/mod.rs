@@ -151,6 +151,26 @@ impl Client {
         }
     }
 
+    /// Sends `line` and returns every octet of the answer up to and including its
+    /// tagged completion line, literals untouched.
+    pub async fn raw_cmd(&mut self, line: &str) -> Vec<u8> {
+        self.send(&format!("{line}\r\n")).await;
+        let tag = format!("{} ", line.split(' ').next().unwrap());
+        let mut out = Vec::new();
+        loop {
+            let start = out.len();
+            let n =
+                tokio::time::timeout(Duration::from_secs(20), self.r.read_until(b'\n', &mut out))
+                    .await
+                    .expect("response in time")
+                    .unwrap();
+            assert!(n > 0, "unexpected end of stream");
+            if out[start..].starts_with(tag.as_bytes()) {
+                return out;
+            }
+        }
+    }
+
     /// Sends `line` (its first word is the tag) and reads up to its completion.
     pub async fn cmd(&mut self, line: &str) -> Vec<String> {
         self.send(&format!("{line}\r\n")).await;

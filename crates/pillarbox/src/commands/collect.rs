@@ -25,12 +25,8 @@ use pillarbox_store::Role;
 use crate::args::{CollectCommand, CollectOptions};
 
 pub async fn run(cmd: CollectCommand, config: &Config) -> Result<()> {
-    let store = super::open_store(config, Role::Tool).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            config.server.data_dir.display()
-        )
-    })?;
+    let store = super::open_store(config, Role::Tool)
+        .with_context(|| format!("cannot open {}", super::store_location(config)))?;
     let dir = Directory::new(store, config.network.lan.clone(), &config.auth);
     match cmd {
         CollectCommand::Add { name, options } => {

@@ -1,4 +1,4 @@
-//! `pillarbox domain add|list|remove|clients`.
+//! `pillarbox domain add|list|remove|clients|dkim|dns`.
 
 use anyhow::{Result, bail};
 use pillarbox_config::{ClientSecurity, Config};
@@ -6,7 +6,9 @@ use pillarbox_directory::Directory;
 use pillarbox_web::formats;
 use pillarbox_web::profile::{Login, Profile};
 
-use crate::args::{ClientsFormat, DomainCommand};
+use pillarbox_delivery::dkim::{self, DomainKeys, KeyState};
+
+use crate::args::{ClientsFormat, DkimCommand, DomainCommand};
 
 pub async fn run(cmd: DomainCommand, config: &Config, dir: &Directory) -> Result<()> {
     let store = dir.store();
@@ -60,8 +62,211 @@ pub async fn run(cmd: DomainCommand, config: &Config, dir: &Directory) -> Result
                 ClientsFormat::Mobileconfig => print!("{}", formats::mobileconfig(&p, &address)),
             }
         }
+        DomainCommand::Dkim { command } => dkim_command(command, dir).await?,
+        DomainCommand::Dns { name, http_host } => {
+            let name = local_domain(dir, &name).await?;
+            let keys = dkim::load(store, &name).await?;
+            let http_host = http_host.unwrap_or_else(|| config.server.hostname.clone());
+            print!("{}", dns_zone(config, &name, &keys, &http_host));
+        }
     }
     Ok(())
+}
+
+/// `name`, normalised, if it is a local domain.
+async fn local_domain(dir: &Directory, name: &str) -> Result<String> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    if dir.store().domain_get(&name).await?.is_none() {
+        bail!("no local domain {name} (add it with `pillarbox domain add {name}`)");
+    }
+    Ok(name)
+}
+
+async fn dkim_command(cmd: DkimCommand, dir: &Directory) -> Result<()> {
+    let store = dir.store();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match cmd {
+        DkimCommand::Generate { domain } => {
+            let domain = local_domain(dir, &domain).await?;
+            let mut keys = dkim::load(store, &domain).await?;
+            if keys.keys.iter().any(|k| k.state == KeyState::Active) {
+                bail!(
+                    "{domain} has DKIM keys already: `pillarbox domain dkim rotate {domain}` makes new ones"
+                );
+            }
+            let pair = dkim::generate_pair(&keys, now, KeyState::Active)?;
+            keys.keys.extend(pair.clone());
+            dkim::save(store, &domain, &keys).await?;
+            println!("{domain} signs with these keys from now on; publish:");
+            print_records(&domain, &pair);
+        }
+        DkimCommand::Rotate { domain } => {
+            let domain = local_domain(dir, &domain).await?;
+            let mut keys = dkim::load(store, &domain).await?;
+            if !keys.keys.iter().any(|k| k.state == KeyState::Active) {
+                bail!("{domain} has no DKIM keys: `pillarbox domain dkim generate {domain}`");
+            }
+            if keys.keys.iter().any(|k| k.state == KeyState::Pending) {
+                bail!(
+                    "{domain} has a pending pair already: publish it, then `pillarbox domain dkim activate {domain}`"
+                );
+            }
+            let pair = dkim::generate_pair(&keys, now, KeyState::Pending)?;
+            keys.keys.extend(pair.clone());
+            dkim::save(store, &domain, &keys).await?;
+            println!(
+                "new keys for {domain}, pending: the current ones go on signing. Publish these, \
+                 then run `pillarbox domain dkim activate {domain}`:"
+            );
+            print_records(&domain, &pair);
+        }
+        DkimCommand::Activate { domain } => {
+            let domain = local_domain(dir, &domain).await?;
+            let mut keys = dkim::load(store, &domain).await?;
+            if !keys.keys.iter().any(|k| k.state == KeyState::Pending) {
+                bail!(
+                    "{domain} has no pending DKIM keys (`pillarbox domain dkim rotate {domain}`)"
+                );
+            }
+            for k in &mut keys.keys {
+                k.state = match k.state {
+                    KeyState::Pending => KeyState::Active,
+                    KeyState::Active | KeyState::Retired => KeyState::Retired,
+                };
+            }
+            dkim::save(store, &domain, &keys).await?;
+            println!(
+                "{domain} signs with the new keys (within 30 seconds on a running server); \
+                 the old ones are retired: leave their records published for a few days."
+            );
+        }
+        DkimCommand::Show { domain, json } => {
+            let domain = local_domain(dir, &domain).await?;
+            let keys = dkim::load(store, &domain).await?;
+            if json {
+                let shown: Vec<serde_json::Value> = keys
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "selector": k.selector,
+                            "algorithm": k.algorithm,
+                            "state": k.state,
+                            "created": k.created,
+                            "name": format!("{}._domainkey.{domain}", k.selector),
+                            "txt": k.txt_record(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else if keys.keys.is_empty() {
+                println!("{domain} has no DKIM keys: mail from it goes out unsigned");
+            } else {
+                for k in &keys.keys {
+                    println!("{} {:?} {:?}", k.selector, k.algorithm, k.state);
+                }
+                print_records(&domain, &keys.keys);
+            }
+        }
+        DkimCommand::Remove { domain, retired } => {
+            let domain = local_domain(dir, &domain).await?;
+            let mut keys = dkim::load(store, &domain).await?;
+            let before = keys.keys.len();
+            if retired {
+                keys.keys.retain(|k| k.state != KeyState::Retired);
+            } else {
+                keys = DomainKeys::default();
+            }
+            dkim::save(store, &domain, &keys).await?;
+            println!(
+                "removed {} DKIM key(s) of {domain}",
+                before - keys.keys.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// TXT records in zone-file form (long values split in 255-octet strings).
+fn print_records(domain: &str, keys: &[dkim::DkimKey]) {
+    for k in keys {
+        println!(
+            "{}",
+            txt_line(
+                &format!("{}._domainkey.{domain}", k.selector),
+                &k.txt_record()
+            )
+        );
+    }
+}
+
+fn txt_line(name: &str, value: &str) -> String {
+    let chunks: Vec<String> = value
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    format!("{name}. 3600 IN TXT {}", chunks.join(" "))
+}
+
+/// Every record `domain` needs, as zone-file lines.
+fn dns_zone(config: &Config, domain: &str, keys: &DomainKeys, http_host: &str) -> String {
+    use std::fmt::Write as _;
+    let host = &config.server.hostname;
+    let mut out = String::new();
+    let _ = writeln!(out, "; mail for {domain} comes to this server");
+    let _ = writeln!(out, "{domain}. 3600 IN MX 10 {host}.");
+    let _ = writeln!(out, "; only this server sends for {domain} (SPF, RFC 7208)");
+    let _ = writeln!(out, "{}", txt_line(domain, "v=spf1 mx -all"));
+    let signing: Vec<_> = keys
+        .keys
+        .iter()
+        .filter(|k| k.state != KeyState::Retired)
+        .cloned()
+        .collect();
+    if signing.is_empty() {
+        let _ = writeln!(
+            out,
+            "; no DKIM keys yet: `pillarbox domain dkim generate {domain}` makes them"
+        );
+    } else {
+        let _ = writeln!(out, "; DKIM public keys (RFC 6376, RFC 8463)");
+        for k in &signing {
+            let _ = writeln!(
+                out,
+                "{}",
+                txt_line(
+                    &format!("{}._domainkey.{domain}", k.selector),
+                    &k.txt_record()
+                )
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "; DMARC (RFC 7489): report only to start with; move to p=quarantine, then p=reject"
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        txt_line(
+            &format!("_dmarc.{domain}"),
+            &format!("v=DMARC1; p=none; rua=mailto:postmaster@{domain}")
+        )
+    );
+    let _ = writeln!(
+        out,
+        "; the server's address needs a PTR record naming {host}, and {host} an A/AAAA record"
+    );
+    if let Some(p) = Profile::build(&config.clients, host, &config.listen, domain) {
+        let https = config.listen.https.first().map_or(443, |a| a.port());
+        let _ = writeln!(
+            out,
+            "; mail clients (RFC 6186 SRV, autoconfig, autodiscover)"
+        );
+        out.push_str(&formats::dns_records(&p, http_host, https));
+    }
+    out
 }
 
 /// One line per server, as a person reads the settings.

@@ -5,9 +5,11 @@ mod account;
 mod alias;
 mod collect;
 mod domain;
+mod monitor;
 mod queue;
 pub mod sendmail;
 mod serve;
+mod store;
 mod test_connection;
 
 use std::io::BufRead;
@@ -59,6 +61,32 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             collect::run(command, &config).await
         }
+        Command::Events(a) => monitor::events(a, &open_tool_store(cli.config.as_deref())?).await,
+        Command::Trace { key, since, json } => {
+            monitor::trace(&key, &since, json, &open_tool_store(cli.config.as_deref())?).await
+        }
+        Command::Sessions { command } => {
+            monitor::sessions(command, &open_tool_store(cli.config.as_deref())?).await
+        }
+        Command::Stats {
+            by,
+            since,
+            domain,
+            json,
+        } => {
+            let store = open_tool_store(cli.config.as_deref())?;
+            monitor::stats(&by, since.as_deref(), domain.as_deref(), json, &store).await
+        }
+        Command::Alerts { command } => {
+            monitor::alerts(command, &open_tool_store(cli.config.as_deref())?).await
+        }
+        Command::Webhooks { command } => {
+            monitor::webhooks(command, &open_tool_store(cli.config.as_deref())?).await
+        }
+        Command::Store { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            store::run(command, &config).await
+        }
         Command::TestConnection(args) => {
             let config = load_config(cli.config.as_deref())?;
             test_connection::run(args, &config).await
@@ -81,12 +109,8 @@ fn tool_directory(config: Option<&Path>) -> Result<Directory> {
 
 /// The directory over the store of `config`, opened as a tool.
 fn directory_for(config: &Config) -> Result<Directory> {
-    let store = open_store(config, Role::Tool).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            config.server.data_dir.display()
-        )
-    })?;
+    let store = open_store(config, Role::Tool)
+        .with_context(|| format!("cannot open {}", store_location(config)))?;
     Ok(Directory::new(
         store,
         config.network.lan.clone(),
@@ -94,13 +118,46 @@ fn directory_for(config: &Config) -> Result<Directory> {
     ))
 }
 
+/// What the configured store is, for messages: the data directory, or the database
+/// (password hidden).
+pub fn store_location(config: &Config) -> String {
+    match (&config.store.engine, &config.store.url) {
+        (pillarbox_config::StoreEngine::Postgres, Some(url)) => {
+            format!("the database {}", pillarbox_store::redact_url(url))
+        }
+        _ => format!("the data directory {}", config.server.data_dir.display()),
+    }
+}
+
+/// The store of the configuration at `path`, opened as a tool.
+fn open_tool_store(path: Option<&Path>) -> Result<Store> {
+    let config = load_config(path)?;
+    open_store(&config, Role::Tool)
+        .with_context(|| format!("cannot open {}", store_location(&config)))
+}
+
 /// Opens the store with the configured options.
 pub fn open_store(config: &Config, role: Role) -> pillarbox_store::Result<Store> {
-    let options = pillarbox_store::StoreOptions {
-        inline_blob_max: usize::try_from(config.store.inline_blob_max.0).unwrap_or(usize::MAX),
-        secrets_key: config.store.secrets_key_file.clone(),
-    };
-    Store::open_with(&config.server.data_dir, role, options)
+    Store::open_with(&config.server.data_dir, role, store_options(&config.store))
+}
+
+/// The store options the `[store]` section describes.
+pub fn store_options(s: &pillarbox_config::StoreSection) -> pillarbox_store::StoreOptions {
+    use pillarbox_config::StoreEngine;
+    pillarbox_store::StoreOptions {
+        inline_blob_max: usize::try_from(s.inline_blob_max.0).unwrap_or(usize::MAX),
+        secrets_key: s.secrets_key_file.clone(),
+        engine: match s.engine {
+            StoreEngine::Sqlite => pillarbox_store::EngineOptions::Sqlite,
+            StoreEngine::Postgres => pillarbox_store::EngineOptions::Postgres {
+                url: s.url.clone().unwrap_or_default(),
+                pool_size: s.pool_size,
+                tls_ca_file: s.tls_ca_file.clone(),
+                tls_verify: s.tls_verify,
+            },
+        },
+        node_name: s.node_name.clone(),
+    }
 }
 
 /// Reads a password: one line from standard input, or a prompt (asked twice when `confirm`).

@@ -156,7 +156,7 @@ async fn flush(store: &Store, now: i64, timeout: u64) -> Result<()> {
         println!("queue is empty");
         return Ok(());
     }
-    if !server_running(store) {
+    if !server_running(store).await {
         println!(
             "{n} recipient(s) scheduled; the server is not running, they go out when it starts"
         );
@@ -199,9 +199,6 @@ async fn flush(store: &Store, now: i64, timeout: u64) -> Result<()> {
 }
 
 /// True when a server holds the data directory.
-fn server_running(store: &Store) -> bool {
-    match std::fs::File::open(store.data_dir().join("server.lock")) {
-        Ok(f) => f.try_lock_shared().is_err(),
-        Err(_) => false,
-    }
+async fn server_running(store: &Store) -> bool {
+    store.server_running().await.unwrap_or(false)
 }

@@ -213,13 +213,17 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
         store.clone(),
         config.network.lan.clone(),
         &config.auth,
-    ));
+    ))
+    .with_unsigned_on_key_error(
+        config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
+    );
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),
         recipients: recipients.iter().map(|r| Recipient::plain(r)).collect(),
         source: format!("sendmail {}", local_user()),
         enforce_quota: true,
+        sign: true,
         ..Default::default()
     };
     let outcomes = pipeline

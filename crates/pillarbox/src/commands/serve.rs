@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use pillarbox_config::{Config, ListenSection, LogFormat};
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_directory::Directory;
-use pillarbox_net::{AcceptContext, ConnectionLimits, ServerTls, Shutdown};
+use pillarbox_net::{AcceptContext, ConnectionLimits, ServerTls, Shutdown, TrustedProxies};
 use pillarbox_store::{Role, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -17,6 +17,50 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::args::LogFormatArg;
 use crate::logging;
 use crate::services::ServiceContext;
+
+/// Every node of a cluster presents the same generated certificate (clients behind a
+/// load balancer would otherwise see it change from one connection to the next): the
+/// first node to start stores its own (the key sealed) and the others use that one.
+async fn share_generated_certificate(
+    store: &Store,
+    tls: ServerTls,
+    config: &Config,
+) -> Result<ServerTls> {
+    if !store.is_shared() || !tls.is_generated() {
+        return Ok(tls);
+    }
+    let cert_path = tls.certificate_path().to_path_buf();
+    let key_path = cert_path.with_file_name("key.pem");
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (cert, key) = (read(&cert_path)?, read(&key_path)?);
+    // One setting for both, so a node never pairs one node's certificate with
+    // another's key.
+    const END: &str = "-----END CERTIFICATE-----";
+    let shared = store
+        .secret_setting_init("tls.generated", &format!("{cert}{key}"))
+        .await
+        .context("cannot share the generated certificate")?;
+    let Some(at) = shared.rfind(END).map(|i| i + END.len()) else {
+        anyhow::bail!("the certificate shared in the store is not PEM");
+    };
+    let (shared_cert, shared_key) = shared.split_at(at);
+    let shared_key = shared_key.trim_start();
+    if shared_cert.trim() == cert.trim() {
+        return Ok(tls);
+    }
+    std::fs::write(&cert_path, format!("{}\n", shared_cert.trim()))
+        .with_context(|| format!("cannot write {}", cert_path.display()))?;
+    std::fs::write(&key_path, shared_key)
+        .with_context(|| format!("cannot write {}", key_path.display()))?;
+    tracing::info!("using the certificate the cluster's first node generated");
+    Ok(ServerTls::load(
+        &config.tls,
+        &config.server.data_dir,
+        &config.server.hostname,
+    )?)
+}
 
 /// The listeners, as (config key, addresses) in start-up order.
 fn listener_table(l: &mut ListenSection) -> Vec<(&'static str, &mut Vec<SocketAddr>)> {
@@ -30,6 +74,7 @@ fn listener_table(l: &mut ListenSection) -> Vec<(&'static str, &mut Vec<SocketAd
         ("pop3s", &mut l.pop3s),
         ("http", &mut l.http),
         ("https", &mut l.https),
+        ("metrics", &mut l.metrics),
     ]
 }
 
@@ -46,17 +91,21 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
 
     let data_dir = &config.server.data_dir;
     let store = super::open_store(&config, Role::Server)
-        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
-    tracing::info!(data_dir = %data_dir.display(), "store opened");
-    let _poller = store.spawn_change_poller(Duration::from_millis(250));
+        .with_context(|| format!("cannot open {}", super::store_location(&config)))?;
+    tracing::info!(data_dir = %data_dir.display(), store = %store.location(), node = store.node_name(), "store opened");
+    let _background = store.spawn_background(Duration::from_millis(250));
     let tls = ServerTls::load(&config.tls, data_dir, &config.server.hostname)?;
+    let tls = share_generated_certificate(&store, tls, &config).await?;
     tracing::info!(
         certificate = %tls.certificate_path().display(),
         generated = tls.is_generated(),
         min_version = %config.tls.min_version,
         "TLS ready"
     );
-    let directory = Directory::new(store.clone(), config.network.lan.clone(), &config.auth);
+    let monitoring = crate::monitoring::Monitoring::start(&store, &config, tls.certificate_path());
+    crate::logging::record_errors(monitoring.monitor.clone());
+    let directory = Directory::new(store.clone(), config.network.lan.clone(), &config.auth)
+        .with_monitor(monitoring.monitor.clone());
     let shutdown = Shutdown::new();
     let accept = AcceptContext {
         tls: tls.clone(),
@@ -66,6 +115,10 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         ),
         shutdown: shutdown.clone(),
         handshake_timeout: config.limits.tls_handshake_timeout.get(),
+        proxies: TrustedProxies {
+            networks: config.network.proxy_trusted.clone(),
+            header_timeout: config.limits.proxy_header_timeout.get(),
+        },
     };
     // Bind everything first: the services are told the addresses actually bound (a
     // port 0 becomes the port the system chose), which the client profiles publish.
@@ -82,10 +135,14 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     }
     let ctx = ServiceContext::new(
         served,
-        DeliveryPipeline::new(directory),
+        DeliveryPipeline::new(directory).with_unsigned_on_key_error(
+            config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
+        ),
         tls.clone(),
         accept,
+        monitoring.certificate_not_after.clone(),
     );
+    monitoring.spawn_workers(&store, &ctx.pipeline, &config, shutdown.token());
     for (service, listener, bound) in listeners {
         crate::services::start(service, listener, &ctx)?;
         tracing::info!(service, address = %bound, "listening");
@@ -114,7 +171,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     spawn_maintenance(store.clone(), config.pop3.expire_days);
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
-    signals.wait(&tls).await;
+    signals.wait(&tls, &monitoring).await;
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");
     let left = shutdown.drain(config.limits.shutdown_grace.get()).await;
     let _ = tokio::time::timeout(config.limits.shutdown_grace.get(), queue_task).await;
@@ -127,6 +184,9 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
             "sessions still running at the shutdown deadline"
         );
     }
+    monitoring.stopped();
+    // The writer's last flush.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -148,11 +208,11 @@ impl Signals {
     }
 
     /// Returns on SIGTERM or SIGINT; reloads the certificate on SIGHUP.
-    async fn wait(&mut self, tls: &ServerTls) {
+    async fn wait(&mut self, tls: &ServerTls, monitoring: &crate::monitoring::Monitoring) {
         loop {
             tokio::select! {
                 _ = self.hup.recv() => match tls.reload() {
-                    Ok(()) => tracing::info!(certificate = %tls.certificate_path().display(), "certificate reloaded"),
+                    Ok(()) => monitoring.certificate_reloaded(tls.certificate_path()),
                     Err(e) => tracing::error!(error = %e, "certificate reload failed; keeping the current one"),
                 },
                 _ = self.term.recv() => return,

@@ -15,11 +15,12 @@ The config says where to listen and how to behave:
   xoauth2_tokens        list of bearer tokens accepted for XOAUTH2
   data_delay            seconds to wait before answering each DATA (a slow peer)
 Prints "READY" when listening. Each AUTH attempt is appended to dir/auth.log.
+dir/sessions.json holds the most connections that were open at once ({"max": n}).
 """
 import asyncio, base64, json, os, ssl, sys
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 cfg = json.load(open(sys.argv[1]))
 os.makedirs(cfg["dir"], exist_ok=True)
@@ -89,6 +90,33 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=False)
 
 
+live = [0, 0]  # connections open now, most at once
+
+
+def note_sessions():
+    path = os.path.join(cfg["dir"], "sessions.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({"max": live[1]}, f)
+    os.rename(path + ".tmp", path)
+
+
+class CountingSMTP(SMTP):
+    def connection_made(self, transport):
+        live[0] += 1
+        live[1] = max(live[1], live[0])
+        note_sessions()
+        super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        live[0] -= 1
+        super().connection_lost(exc)
+
+
+class CountingController(Controller):
+    def factory(self):
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def main():
     ctx = None
     if cfg.get("tls_cert"):
@@ -109,7 +137,7 @@ def main():
         kwargs["ssl_context"] = ctx
     elif ctx is not None:
         kwargs["tls_context"] = ctx
-    controller = Controller(Handler(), **kwargs)
+    controller = CountingController(Handler(), **kwargs)
     controller.start()
     print("READY", flush=True)
     try:

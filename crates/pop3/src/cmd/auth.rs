@@ -111,6 +111,10 @@ fn list_mechanisms(s: &mut Session) {
 async fn login(s: &mut Session, creds: Credentials) -> Next {
     match enter_transaction(s, &creds).await {
         Ok(t) => {
+            if let Some(l) = &s.live {
+                l.set_user(&t.account.address());
+                l.set_mailbox(Some("INBOX"));
+            }
             let (count, octets) = t.maildrop.stat();
             s.reply(catalogue::logged_in(count, octets));
             Next::Stay(State::Transaction(t))
@@ -139,7 +143,18 @@ async fn enter_transaction(s: &Session, creds: &Credentials) -> Result<Transacti
             delay.unwrap_or_default().as_secs(),
             wait.as_secs_f64().ceil() as u64,
         ),
+        LockRefusal::Unavailable => catalogue::temporary(),
     })?;
+    let lock = lock
+        .across_nodes(svc.directory.store())
+        .await
+        .map_err(|r| match r {
+            LockRefusal::InUse => {
+                tracing::info!(user = %account.address(), "maildrop in use on another node");
+                catalogue::in_use()
+            }
+            _ => catalogue::temporary(),
+        })?;
     let maildrop = Maildrop::load(svc.directory.store(), account.id, &svc.sizes)
         .await
         .map_err(|e| {

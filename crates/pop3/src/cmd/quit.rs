@@ -46,7 +46,7 @@ pub(crate) async fn update(s: &mut Session, t: Transaction) {
     {
         tracing::warn!(user = %t.account.address(), error = %e, "cannot record POP3 retrievals");
     }
-    // Release the maildrop before the goodbye goes out.
-    drop(t);
+    // Release the maildrop (on every node) before the goodbye goes out.
+    t._lock.release().await;
     s.reply(reply);
 }

@@ -31,6 +31,9 @@ pub(crate) async fn stls(s: &mut Session, a: Authorization) -> Next {
             let info = TlsInfo::from_common(stream.get_ref().1);
             tracing::debug!(tls = %info, "STLS done");
             s.io.restore_stream(Box::new(stream));
+            if let Some(l) = &s.live {
+                l.set_tls(&info.version);
+            }
             s.tls = Some(info);
             // RFC 2595 §4: the client must forget what it knew; so do we.
             Next::Stay(State::Authorization(Authorization::default()))

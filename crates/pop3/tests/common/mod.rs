@@ -74,6 +74,7 @@ impl Harness {
             max_failures,
             failure_window: Seconds::secs(600),
             lockout: Seconds::secs(600),
+            ..AuthSection::default()
         }
     }
 

@@ -76,6 +76,9 @@ pub async fn auth(s: &mut Session, mechanism: String, initial: Option<String>) -
                     .await
                 {
                     Ok(account) => {
+                        if let Some(l) = &s.live {
+                            l.set_user(&account.address());
+                        }
                         s.auth = Some(account);
                         catalogue::auth_ok()
                     }

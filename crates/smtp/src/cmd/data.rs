@@ -110,7 +110,7 @@ pub async fn data(s: &mut Session) -> Flow {
         (Some(_), _, _) => catalogue::bare_newline(),
         (None, true, _) => catalogue::message_too_big(),
         (None, false, Some(e)) => store_reply(&e),
-        (None, false, None) => deliver(s, &tx, spool).await,
+        (None, false, None) => deliver(s, &helo, &tx, spool).await,
     };
     s.phase = Phase::Greeted(helo);
     s.reply(reply);
@@ -187,7 +187,7 @@ pub async fn bdat(s: &mut Session, size: usize, last: bool) -> Flow {
         return Flow::Continue;
     };
     if last {
-        let r = deliver(s, &tx, sp).await;
+        let r = deliver(s, &helo, &tx, sp).await;
         s.phase = Phase::Greeted(helo);
         s.reply(r);
     } else {
@@ -207,8 +207,65 @@ fn store_reply(e: &pillarbox_store::StoreError) -> Reply {
     }
 }
 
+/// What the MX's checks made of a message.
+enum Checked {
+    /// Not checked (submission, an authenticated client, checks off).
+    Unchanged,
+    /// DMARC says no.
+    Refused(Reply),
+    /// With its `Authentication-Results` (and without forged ones); `quarantine`: to
+    /// the Junk mailbox.
+    Rewritten { raw: Vec<u8>, quarantine: bool },
+}
+
+/// SPF, DKIM and DMARC for mail from other servers on the MX (`auth_checks`).
+async fn check(s: &Session, helo: &Helo, tx: &Transaction, raw: &[u8]) -> Checked {
+    let Some(checks) = s.svc.settings.checks.as_ref() else {
+        return Checked::Unchanged;
+    };
+    // Mail from our own clients: authenticated, or from a network allowed to relay.
+    if s.svc.kind.is_submission() || s.auth.is_some() || s.svc.settings.relay.contains(s.peer.ip())
+    {
+        return Checked::Unchanged;
+    }
+    let verdict = checks.check(s.peer.ip(), &helo.name, &tx.sender, raw).await;
+    let m = s.svc.pipeline.directory().monitor();
+    m.step(
+        &tx.id,
+        "checked",
+        serde_json::json!({
+            "results": verdict.summary,
+            "refused": verdict.reject,
+            "quarantine": verdict.quarantine,
+        }),
+        Vec::new(),
+    );
+    if let Some(why) = verdict.reject {
+        m.count("rejected.5.7.1", None, 1);
+        m.event(
+            pillarbox_monitor::NewEvent::new(
+                pillarbox_monitor::EventKind::SmtpRejected,
+                format!("refused at end of DATA from {}: {why}", s.peer.ip()),
+            )
+            .ip(s.peer.ip())
+            .trace(&tx.id),
+        );
+        return Checked::Refused(Reply::new(550, Some((5, 7, 1)), why));
+    }
+    // Received (ours) comes first in `raw`; the results go above it.
+    let body = crate::auth_checks::strip_forged(raw, checks.authserv_id());
+    let body = body.as_deref().unwrap_or(raw);
+    let mut out = Vec::with_capacity(verdict.header.len() + body.len());
+    out.extend_from_slice(verdict.header.as_bytes());
+    out.extend_from_slice(body);
+    Checked::Rewritten {
+        raw: out,
+        quarantine: verdict.quarantine,
+    }
+}
+
 /// Makes the message durable and delivers it; the reply says whether it was accepted.
-async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
+async fn deliver(s: &Session, helo: &Helo, tx: &Transaction, spool: Spool) -> Reply {
     let size = spool.size();
     let (blob, content) = match spool.finish().await {
         Ok(x) => x,
@@ -222,7 +279,21 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
             Err(e) => return store_reply(&e),
         },
     };
+    record_received(s, helo, tx, raw.len());
+    let mut junk = false;
+    let (blob, raw) = match check(s, helo, tx, &raw).await {
+        Checked::Unchanged => (blob, raw),
+        Checked::Refused(reply) => return reply,
+        Checked::Rewritten { raw, quarantine } => {
+            junk = quarantine;
+            match store.blobs().put(raw.clone()).await {
+                Ok(b) => (b, raw),
+                Err(e) => return store_reply(&e),
+            }
+        }
+    };
     let envelope = Envelope {
+        trace: Some(tx.id.clone()),
         sender: tx.sender.clone(),
         recipients: tx
             .rcpts
@@ -238,13 +309,21 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
         ret: tx.params.ret.map(str::to_string),
         submitted_by: s.auth.as_ref().map(|a| a.id),
         source: format!("smtp {}", s.peer.ip()),
-        mailbox: None,
+        mailbox: junk.then(|| "Junk".to_string()),
         route: None,
         enforce_quota: true,
+        sign: s.auth.is_some(),
     };
     let outcomes = match s.svc.pipeline.deliver(blob, &raw, &envelope).await {
         Ok(o) => o,
         Err(pillarbox_delivery::DeliveryError::Store(e)) => return store_reply(&e),
+        Err(pillarbox_delivery::DeliveryError::Dkim(_)) => {
+            return Reply::new(
+                451,
+                Some((4, 3, 0)),
+                "The sender domain's DKIM key is unusable, try again later",
+            );
+        }
     };
     let accepted = outcomes.iter().filter(|o| o.accepted()).count();
     if accepted == 0 {
@@ -266,6 +345,31 @@ async fn deliver(s: &Session, tx: &Transaction, spool: Spool) -> Reply {
         "message accepted"
     );
     catalogue::queued(&tx.id)
+}
+
+/// Records the message's first trace step: who sent it, how, to whom.
+fn record_received(s: &Session, helo: &Helo, tx: &Transaction, size: usize) {
+    let m = s.svc.pipeline.directory().monitor();
+    if !m.is_enabled() {
+        return;
+    }
+    m.count("received", None, 1);
+    m.count("bytes.received", None, size as u64);
+    m.step(
+        &tx.id,
+        "received",
+        serde_json::json!({
+            "listener": s.svc.kind.name(),
+            "ip": s.peer.ip().to_string(),
+            "helo": helo.name,
+            "user": s.auth.as_ref().map(|a| a.address()),
+            "tls": s.tls.as_ref().map(|t| format!("{} {}", t.version, t.cipher)),
+            "from": tx.sender,
+            "to": tx.rcpts.iter().map(|r| &r.address).collect::<Vec<_>>(),
+            "size": size,
+        }),
+        Vec::new(),
+    );
 }
 
 /// Sends the sender a failure notice for the recipients that failed after the message

@@ -26,7 +26,9 @@ pub async fn mail(s: &mut Session, from: String, params: MailParams) {
             s.reply(r);
         }
         None => {
-            let id = format!("{:016x}", rand::random::<u64>());
+            // The transaction's id is the message's trace id (monitoring): it is in the
+            // Received header, the 250 reply and every step recorded about it.
+            let id = pillarbox_monitor::new_trace_id();
             s.phase = Phase::Mail(
                 helo,
                 Transaction {

@@ -26,6 +26,9 @@ pub async fn starttls(s: &mut Session) -> Flow {
             let info = pillarbox_net::TlsInfo::from_common(stream.get_ref().1);
             tracing::debug!(tls = %info, "STARTTLS done");
             s.io.restore_stream(Box::new(stream));
+            if let Some(l) = &s.live {
+                l.set_tls(&info.version);
+            }
             s.tls = Some(info);
             s.phase = Phase::Connected;
             s.auth = None;

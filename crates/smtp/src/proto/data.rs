@@ -102,11 +102,20 @@ impl DataDecoder {
                     .position(|&b| b == b'\r' || b == b'\n')
                     .unwrap_or(input.len() - i);
                 if run > 0 {
-                    self.line_len += run;
-                    if self.max_line > 0 && self.line_len + 2 > self.max_line {
+                    // As byte by byte: what comes before the limit is emitted, then
+                    // nothing (the output must not depend on how input was cut).
+                    if self.max_line > 0 && self.line_len + run + 2 > self.max_line {
+                        let room = self
+                            .max_line
+                            .saturating_sub(2)
+                            .saturating_sub(self.line_len)
+                            .min(run);
+                        self.emit(out, &input[i..i + room]);
                         self.violate(DataViolation::LineTooLong);
+                    } else {
+                        self.emit(out, &input[i..i + run]);
                     }
-                    self.emit(out, &input[i..i + run]);
+                    self.line_len += run;
                     i += run;
                     continue;
                 }

@@ -6,10 +6,8 @@
 //! Secrets are sealed before they are stored and opened when read (see `seal`), and
 //! redacted in `Debug`.
 
-use crate::changes::Change;
 use crate::error::Result;
 use crate::seal::Column;
-use crate::sqlite;
 use crate::types::{AccountId, CollectionId};
 use crate::{DeliveryOutcome, LocalTarget, NewMessage, NewQueuedMessage, Store};
 
@@ -122,30 +120,18 @@ impl Store {
         let sealer = &self.inner.sealer;
         new.remote_secret = sealer.seal_opt(Column::RemoteSecret, new.remote_secret.as_deref())?;
         new.secrets = sealer.seal_opt(Column::CollectionSecrets, new.secrets.as_deref())?;
-        let created = self
-            .inner
-            .writer
-            .write(move |t| sqlite::collect::create(t, &new))
-            .await?;
+        let created = db_write!(self, |t, sql| sql::collect::create(t, &new))?;
         self.unseal_collection(created)
     }
 
     pub async fn collection_get(&self, name: &str) -> Result<Option<CollectionAccount>> {
         let name = name.to_string();
-        let found = self
-            .inner
-            .readers
-            .read(move |c| sqlite::collect::get(c, &name))
-            .await?;
+        let found = db_read!(self, |c, sql| sql::collect::get(c, &name))?;
         found.map(|a| self.unseal_collection(a)).transpose()
     }
 
     pub async fn collection_by_id(&self, id: CollectionId) -> Result<Option<CollectionAccount>> {
-        let found = self
-            .inner
-            .readers
-            .read(move |c| sqlite::collect::by_id(c, id))
-            .await?;
+        let found = db_read!(self, |c, sql| sql::collect::by_id(c, id))?;
         found.map(|a| self.unseal_collection(a)).transpose()
     }
 
@@ -162,11 +148,7 @@ impl Store {
         &self,
         account: Option<AccountId>,
     ) -> Result<Vec<CollectionAccount>> {
-        let all = self
-            .inner
-            .readers
-            .read(move |c| sqlite::collect::list(c, account))
-            .await?;
+        let all = db_read!(self, |c, sql| sql::collect::list(c, account))?;
         all.into_iter().map(|a| self.unseal_collection(a)).collect()
     }
 
@@ -182,28 +164,18 @@ impl Store {
         if let Some(Some(s)) = &update.secrets {
             update.secrets = Some(Some(sealer.seal(Column::CollectionSecrets, s)?));
         }
-        let updated = self
-            .inner
-            .writer
-            .write(move |t| sqlite::collect::update(t, id, &update))
-            .await?;
+        let updated = db_write!(self, |t, sql| sql::collect::update(t, id, &update))?;
         self.unseal_collection(updated)
     }
 
     /// Deletes the account and what it remembers having collected.
     pub async fn collection_delete(&self, id: CollectionId) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::collect::delete(t, id))
-            .await
+        db_write!(self, |t, sql| sql::collect::delete(t, id))
     }
 
     /// Every remote key collected from `id`, with its collection time.
     pub async fn collection_seen(&self, id: CollectionId) -> Result<Vec<(String, i64)>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::collect::seen(c, id))
-            .await
+        db_read!(self, |c, sql| sql::collect::seen(c, id))
     }
 
     /// Forgets remote keys (messages no longer on the server).
@@ -211,18 +183,23 @@ impl Store {
         if keys.is_empty() {
             return Ok(0);
         }
-        self.inner
-            .writer
-            .write(move |t| sqlite::collect::forget(t, id, &keys))
-            .await
+        db_write!(self, |t, sql| sql::collect::forget(t, id, &keys))
     }
 
-    /// Takes the run lease of `id` until `until` when no other run holds it.
+    /// Takes the run lease of `id` until `until` when no other run (on any node)
+    /// holds it.
     pub async fn collection_lease(&self, id: CollectionId, now: i64, until: i64) -> Result<bool> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::collect::lease(t, id, now, until))
-            .await
+        let owner = self.inner.node.clone();
+        db_write!(self, |t, sql| sql::collect::lease(
+            t, id, now, until, &owner
+        ))
+    }
+
+    /// Gives back the run leases this node's previous run held (call when its
+    /// collector starts).
+    pub async fn collection_clear_leases(&self) -> Result<usize> {
+        let owner = self.inner.node.clone();
+        db_write!(self, |t, sql| sql::collect::clear_leases(t, &owner))
     }
 
     /// Releases the lease and records the run's result.
@@ -233,10 +210,9 @@ impl Store {
         result: String,
         success: bool,
     ) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::collect::finish_run(t, id, at, &result, success))
-            .await
+        db_write!(self, |t, sql| sql::collect::finish_run(
+            t, id, at, &result, success
+        ))
     }
 
     /// [`Store::deliver`] for a collected message: records `mark` in the same
@@ -249,24 +225,10 @@ impl Store {
         queue: Option<NewQueuedMessage>,
         mark: CollectedMark,
     ) -> Result<DeliveryOutcome> {
-        let outcome = self
-            .inner
-            .writer
-            .write(move |t| sqlite::collect::deliver(t, &message, &local, queue.as_ref(), &mark))
-            .await?;
-        let mut changes: Vec<Change> = outcome
-            .local
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|e| Change::Mailbox {
-                account: e.account,
-                mailbox: e.mailbox,
-            })
-            .collect();
-        if outcome.queued.is_some() {
-            changes.push(Change::Queue);
-        }
-        self.announce(changes).await?;
-        Ok(outcome)
+        db_write!(
+            self,
+            |t, sql| sql::collect::deliver(t, &message, &local, queue.as_ref(), &mark),
+            |o| super::mail::delivery_changes(o)
+        )
     }
 }

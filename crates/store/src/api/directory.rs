@@ -4,40 +4,30 @@ use crate::Store;
 use crate::changes::Change;
 use crate::error::Result;
 use crate::seal::Column;
-use crate::sqlite;
 use crate::types::{Account, AccountId, AccountUpdate, Alias, Domain, ServiceFlags};
 
 impl Store {
     /// Adds a local domain.
     pub async fn domain_create(&self, name: &str) -> Result<Domain> {
         let name = name.trim().to_ascii_lowercase();
-        self.inner
-            .writer
-            .write(move |t| sqlite::domains::create(t, &name))
-            .await
+        db_write!(self, |t, sql| sql::domains::create(t, &name))
     }
 
     /// Looks up a local domain (case-insensitive).
     pub async fn domain_get(&self, name: &str) -> Result<Option<Domain>> {
         let name = name.to_string();
-        self.inner
-            .readers
-            .read(move |c| sqlite::domains::get(c, &name))
-            .await
+        db_read!(self, |c, sql| sql::domains::get(c, &name))
     }
 
     /// Every local domain, by name.
     pub async fn domain_list(&self) -> Result<Vec<Domain>> {
-        self.inner.readers.read(sqlite::domains::list).await
+        db_read!(self, |c, sql| sql::domains::list(c))
     }
 
     /// Removes a domain that has no accounts left (its aliases go with it).
     pub async fn domain_delete(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.inner
-            .writer
-            .write(move |t| sqlite::domains::delete(t, &name))
-            .await
+        db_write!(self, |t, sql| sql::domains::delete(t, &name))
     }
 
     /// Creates an account with the default mailboxes (INBOX, Drafts, Sent, Trash, Junk, Archive).
@@ -48,47 +38,30 @@ impl Store {
         services: ServiceFlags,
     ) -> Result<Account> {
         let (address, hash) = (address.to_string(), password_hash.to_string());
-        let account = self
-            .inner
-            .writer
-            .write(move |t| sqlite::accounts::create(t, &address, &hash, services))
-            .await?;
-        self.announce(vec![Change::MailboxList {
-            account: account.id,
-        }])
-        .await?;
-        Ok(account)
+        db_write!(
+            self,
+            |t, sql| sql::accounts::create(t, &address, &hash, services),
+            |a| vec![Change::MailboxList { account: a.id }]
+        )
     }
 
     /// Looks an account up by address (case-insensitive).
     pub async fn account_get(&self, address: &str) -> Result<Option<Account>> {
         let address = address.to_string();
-        let found = self
-            .inner
-            .readers
-            .read(move |c| sqlite::accounts::get(c, &address))
-            .await?;
+        let found = db_read!(self, |c, sql| sql::accounts::get(c, &address))?;
         Ok(found.map(|a| self.unseal_account(a)))
     }
 
     /// Looks an account up by id.
     pub async fn account_get_by_id(&self, id: AccountId) -> Result<Option<Account>> {
-        let found = self
-            .inner
-            .readers
-            .read(move |c| sqlite::accounts::get_by_id(c, id))
-            .await?;
+        let found = db_read!(self, |c, sql| sql::accounts::get_by_id(c, id))?;
         Ok(found.map(|a| self.unseal_account(a)))
     }
 
     /// Accounts, all or of one domain.
     pub async fn account_list(&self, domain: Option<&str>) -> Result<Vec<Account>> {
         let domain = domain.map(str::to_string);
-        let all = self
-            .inner
-            .readers
-            .read(move |c| sqlite::accounts::list(c, domain.as_deref()))
-            .await?;
+        let all = db_read!(self, |c, sql| sql::accounts::list(c, domain.as_deref()))?;
         Ok(all.into_iter().map(|a| self.unseal_account(a)).collect())
     }
 
@@ -102,11 +75,7 @@ impl Store {
             update.smarthost_password =
                 Some(Some(self.inner.sealer.seal(Column::SmarthostPassword, p)?));
         }
-        let account = self
-            .inner
-            .writer
-            .write(move |t| sqlite::accounts::update(t, id, &update))
-            .await?;
+        let account = db_write!(self, |t, sql| sql::accounts::update(t, id, &update))?;
         Ok(self.unseal_account(account))
     }
 
@@ -130,48 +99,40 @@ impl Store {
 
     /// Deletes an account and everything it owns.
     pub async fn account_delete(&self, id: AccountId) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::accounts::delete(t, id))
-            .await?;
-        self.announce(vec![Change::MailboxList { account: id }])
-            .await
+        db_write!(self, |t, sql| sql::accounts::delete(t, id), |_r| vec![
+            Change::MailboxList { account: id }
+        ])
     }
 
     /// Adds `source -> target` (`*@domain` is the catch-all).
     pub async fn alias_create(&self, source: &str, target: &str) -> Result<Alias> {
-        let (s, t) = (source.trim().to_string(), target.trim().to_string());
-        self.inner
-            .writer
-            .write(move |x| sqlite::accounts::alias_create(x, &s, &t))
-            .await
+        let (s, d) = (source.trim().to_string(), target.trim().to_string());
+        db_write!(self, |t, sql| sql::accounts::alias_create(t, &s, &d))
     }
 
     /// Aliases, all or of one domain.
     pub async fn alias_list(&self, domain: Option<&str>) -> Result<Vec<Alias>> {
         let domain = domain.map(str::to_string);
-        self.inner
-            .readers
-            .read(move |c| sqlite::accounts::alias_list(c, domain.as_deref()))
-            .await
+        db_read!(self, |c, sql| sql::accounts::alias_list(
+            c,
+            domain.as_deref()
+        ))
     }
 
     /// Targets of the alias `local@domain` (exact; `*` asks for the catch-all).
     pub async fn alias_targets(&self, local: &str, domain: &str) -> Result<Vec<String>> {
         let (l, d) = (local.to_string(), domain.to_string());
-        self.inner
-            .readers
-            .read(move |c| sqlite::accounts::alias_targets(c, &l, &d))
-            .await
+        db_read!(self, |c, sql| sql::accounts::alias_targets(c, &l, &d))
     }
 
     /// Removes `source -> target`, or all of `source`'s aliases; returns how many.
     pub async fn alias_delete(&self, source: &str, target: Option<&str>) -> Result<usize> {
-        let (s, t) = (source.to_string(), target.map(str::to_string));
-        self.inner
-            .writer
-            .write(move |x| sqlite::accounts::alias_delete(x, &s, t.as_deref()))
-            .await
+        let (s, d) = (source.to_string(), target.map(str::to_string));
+        db_write!(self, |t, sql| sql::accounts::alias_delete(
+            t,
+            &s,
+            d.as_deref()
+        ))
     }
 }
 
@@ -193,24 +154,21 @@ impl Store {
     /// read (delivery resolves every recipient with it).
     pub async fn address_lookup(&self, local: &str, domain: &str) -> Result<AddressLookup> {
         let (l, d) = (local.to_string(), domain.to_string());
-        self.inner
-            .readers
-            .read(move |c| {
-                if sqlite::domains::get(c, &d)?.is_none() {
-                    return Ok(AddressLookup::default());
-                }
-                // Delivery needs no secrets: the smart-host password stays out.
-                let account = sqlite::accounts::get(c, &format!("{l}@{d}"))?.map(|mut a| {
-                    a.smarthost_password = None;
-                    a
-                });
-                Ok(AddressLookup {
-                    local_domain: true,
-                    account,
-                    aliases: sqlite::accounts::alias_targets(c, &l, &d)?,
-                    catch_all: sqlite::accounts::alias_targets(c, "*", &d)?,
-                })
+        db_read!(self, |c, sql| {
+            if sql::domains::get(c, &d)?.is_none() {
+                return Ok(AddressLookup::default());
+            }
+            // Delivery needs no secrets: the smart-host password stays out.
+            let account = sql::accounts::get(c, &format!("{l}@{d}"))?.map(|mut a| {
+                a.smarthost_password = None;
+                a
+            });
+            Ok(AddressLookup {
+                local_domain: true,
+                account,
+                aliases: sql::accounts::alias_targets(c, &l, &d)?,
+                catch_all: sql::accounts::alias_targets(c, "*", &d)?,
             })
-            .await
+        })
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::Store;
 use crate::blob::BlobHash;
+use crate::engine::Engine;
 use crate::error::Result;
-use crate::sqlite;
 use crate::types::{MailboxDelta, MailboxId, MailboxSnapshot};
 
 impl Store {
@@ -14,37 +14,40 @@ impl Store {
     /// claimed as `\Recent` by a session (see [`Store::claim_recent`]), read from one
     /// consistent snapshot.
     pub async fn mailbox_snapshot(&self, mailbox: MailboxId) -> Result<MailboxSnapshot> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::imap::snapshot(c, mailbox))
-            .await
+        db_read!(self, |c, sql| sql::imap::snapshot(c, mailbox))
     }
 
     /// The mailbox (its current HIGHESTMODSEQ and UIDNEXT), the entries changed or added
-    /// after `since` (by UID, with their blobs) and the UIDs expunged after it, from one
-    /// consistent snapshot: every change up to the returned HIGHESTMODSEQ is included.
+    /// after `since` (by UID, with their blobs), the UIDs expunged after it and the
+    /// first UID not yet claimed as `\Recent`, from one consistent snapshot: every
+    /// change up to the returned HIGHESTMODSEQ is included.
     pub async fn mailbox_delta(&self, mailbox: MailboxId, since: u64) -> Result<MailboxDelta> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::imap::delta(c, mailbox, since))
-            .await
+        db_read!(self, |c, sql| sql::imap::delta(c, mailbox, since))
     }
 
-    /// The contents of `hashes`, in order: inline blobs from the database and the
-    /// others from their files, all in one job on a pooled read connection (no
-    /// connection is opened for it). `None` for a blob that no longer exists.
+    /// The contents of `hashes`, in order, all in one job on a pooled read connection
+    /// (no connection is opened for it): inline blobs and, on PostgreSQL, chunked ones
+    /// from the database, the others from their files. `None` for a blob that no
+    /// longer exists.
     pub async fn blob_contents(&self, hashes: Vec<BlobHash>) -> Result<Vec<Option<Vec<u8>>>> {
-        let blobs = self.inner.blobs.clone();
-        self.inner
-            .readers
-            .read(move |c| {
-                let inline = sqlite::imap::inline_blobs(c, &hashes)?;
-                Ok(hashes
-                    .iter()
-                    .zip(inline)
-                    .map(|(h, data)| data.or_else(|| std::fs::read(blobs.path(h)).ok()))
-                    .collect())
-            })
-            .await
+        match &self.inner.engine {
+            Engine::Sqlite { readers, .. } => {
+                let blobs = self.inner.blobs.clone();
+                readers
+                    .read(move |c| {
+                        let inline = crate::sqlite::imap::inline_blobs(c, &hashes)?;
+                        Ok(hashes
+                            .iter()
+                            .zip(inline)
+                            .map(|(h, data)| data.or_else(|| std::fs::read(blobs.path(h)).ok()))
+                            .collect())
+                    })
+                    .await
+            }
+            Engine::Postgres { db } => {
+                db.read(move |c| crate::postgres::imap::blob_contents(c, &hashes))
+                    .await
+            }
+        }
     }
 }

@@ -3,7 +3,6 @@
 use crate::blob::StoredBlob;
 use crate::changes::Change;
 use crate::error::{Result, StoreError};
-use crate::sqlite;
 use crate::types::{AccountId, Mailbox, MailboxId, MessageId, QueueId};
 use crate::{NewQueuedMessage, Store};
 
@@ -49,6 +48,23 @@ pub struct DeliveryOutcome {
     pub queued: Option<QueueId>,
 }
 
+/// The changes a delivery announces: every mailbox it added to, and the queue.
+pub(crate) fn delivery_changes(outcome: &DeliveryOutcome) -> Vec<Change> {
+    let mut changes: Vec<Change> = outcome
+        .local
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|e| Change::Mailbox {
+            account: e.account,
+            mailbox: e.mailbox,
+        })
+        .collect();
+    if outcome.queued.is_some() {
+        changes.push(Change::Queue);
+    }
+    changes
+}
+
 impl Store {
     /// Stores one message for local mailboxes and/or the outbound queue in a single
     /// transaction. A local target over quota (or whose account vanished) is refused
@@ -59,41 +75,21 @@ impl Store {
         local: Vec<LocalTarget>,
         queue: Option<NewQueuedMessage>,
     ) -> Result<DeliveryOutcome> {
-        let outcome = self
-            .inner
-            .writer
-            .write(move |t| sqlite::delivery::deliver(t, &message, &local, queue.as_ref()))
-            .await?;
-        let mut changes: Vec<Change> = outcome
-            .local
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|e| Change::Mailbox {
-                account: e.account,
-                mailbox: e.mailbox,
-            })
-            .collect();
-        if outcome.queued.is_some() {
-            changes.push(Change::Queue);
-        }
-        self.announce(changes).await?;
-        Ok(outcome)
+        db_write!(
+            self,
+            |t, sql| sql::delivery::deliver(t, &message, &local, queue.as_ref()),
+            |o| delivery_changes(o)
+        )
     }
 
     /// The mailboxes of an account, by name.
     pub async fn mailbox_list(&self, account: AccountId) -> Result<Vec<Mailbox>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::mailboxes::list(c, account))
-            .await
+        db_read!(self, |c, sql| sql::mailboxes::list(c, account))
     }
 
     /// A mailbox by name.
     pub async fn mailbox_get(&self, account: AccountId, name: &str) -> Result<Option<Mailbox>> {
         let name = name.to_string();
-        self.inner
-            .readers
-            .read(move |c| sqlite::mailboxes::get(c, account, &name))
-            .await
+        db_read!(self, |c, sql| sql::mailboxes::get(c, account, &name))
     }
 }

@@ -4,7 +4,6 @@
 use crate::Store;
 use crate::changes::Change;
 use crate::error::Result;
-use crate::sqlite;
 use crate::types::{
     AccountId, AppendMessage, Entry, FlagChange, FlagOutcome, Mailbox, MailboxId, MailboxStatus,
     MessageData, MessageId,
@@ -19,75 +18,63 @@ impl Store {
         special_use: Option<&str>,
     ) -> Result<Mailbox> {
         let (n, s) = (name.to_string(), special_use.map(str::to_string));
-        let mb = self
-            .inner
-            .writer
-            .write(move |t| sqlite::mailboxes::create(t, account, &n, s.as_deref()))
-            .await?;
-        self.announce(vec![Change::MailboxList { account }]).await?;
-        Ok(mb)
+        db_write!(
+            self,
+            |t, sql| sql::mailboxes::create(t, account, &n, s.as_deref()),
+            |_r| vec![Change::MailboxList { account }]
+        )
     }
 
     /// Deletes a mailbox and its entries (never INBOX).
     pub async fn mailbox_delete(&self, account: AccountId, name: &str) -> Result<()> {
         let n = name.to_string();
-        self.inner
-            .writer
-            .write(move |t| sqlite::mailboxes::delete(t, account, &n))
-            .await?;
-        self.announce(vec![Change::MailboxList { account }]).await
+        db_write!(
+            self,
+            |t, sql| sql::mailboxes::delete(t, account, &n),
+            |_r| vec![Change::MailboxList { account }]
+        )
     }
 
     /// Renames a mailbox and its children (RFC 9051 §6.3.6, INBOX included).
     pub async fn mailbox_rename(&self, account: AccountId, old: &str, new: &str) -> Result<()> {
         let (o, n) = (old.to_string(), new.to_string());
-        self.inner
-            .writer
-            .write(move |t| sqlite::mailboxes::rename(t, account, &o, &n))
-            .await?;
-        let mut changes = vec![Change::MailboxList { account }];
-        if old == "INBOX"
-            && let Some(inbox) = self.mailbox_get(account, "INBOX").await?
-        {
-            changes.push(Change::Mailbox {
-                account,
-                mailbox: inbox.id,
-            });
-        }
-        self.announce(changes).await
+        // INBOX keeps its id: its messages move out, which sessions must see.
+        let inbox = match old {
+            "INBOX" => self.mailbox_get(account, "INBOX").await?.map(|m| m.id),
+            _ => None,
+        };
+        db_write!(
+            self,
+            |t, sql| sql::mailboxes::rename(t, account, &o, &n),
+            |_r| {
+                let mut changes = vec![Change::MailboxList { account }];
+                if let Some(mailbox) = inbox {
+                    changes.push(Change::Mailbox { account, mailbox });
+                }
+                changes
+            }
+        )
     }
 
     /// A mailbox by id.
     pub async fn mailbox_by_id(&self, id: MailboxId) -> Result<Option<Mailbox>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::mailboxes::get_by_id(c, id))
-            .await
+        db_read!(self, |c, sql| sql::mailboxes::get_by_id(c, id))
     }
 
     /// Subscribes or unsubscribes a name (which need not exist).
     pub async fn mailbox_subscribe(&self, account: AccountId, name: &str, on: bool) -> Result<()> {
         let n = name.to_string();
-        self.inner
-            .writer
-            .write(move |t| sqlite::mailboxes::subscribe(t, account, &n, on))
-            .await
+        db_write!(self, |t, sql| sql::mailboxes::subscribe(t, account, &n, on))
     }
 
     /// Subscribed names, sorted.
     pub async fn mailbox_subscriptions(&self, account: AccountId) -> Result<Vec<String>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::mailboxes::subscriptions(c, account))
-            .await
+        db_read!(self, |c, sql| sql::mailboxes::subscriptions(c, account))
     }
 
     /// Every entry of a mailbox, by UID.
     pub async fn entries(&self, mailbox: MailboxId) -> Result<Vec<Entry>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::entries::list(c, mailbox))
-            .await
+        db_read!(self, |c, sql| sql::entries::list(c, mailbox))
     }
 
     /// UID, blob and size of every entry, without the parsed structure (POP3).
@@ -95,10 +82,7 @@ impl Store {
         &self,
         mailbox: MailboxId,
     ) -> Result<Vec<(u32, crate::BlobHash, u64)>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::entries::entry_blobs(c, mailbox))
-            .await
+        db_read!(self, |c, sql| sql::entries::entry_blobs(c, mailbox))
     }
 
     /// Entries changed after `modseq` and UIDs expunged after it.
@@ -107,34 +91,28 @@ impl Store {
         mailbox: MailboxId,
         modseq: u64,
     ) -> Result<(Vec<Entry>, Vec<u32>)> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::entries::changes_since(c, mailbox, modseq))
-            .await
+        db_read!(self, |c, sql| sql::entries::changes_since(
+            c, mailbox, modseq
+        ))
     }
 
     /// Counts for STATUS.
     pub async fn mailbox_status(&self, mailbox: MailboxId) -> Result<MailboxStatus> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::entries::status(c, mailbox))
-            .await
+        db_read!(self, |c, sql| sql::entries::status(c, mailbox))
     }
 
-    /// Takes the \Recent marks (a read-write SELECT); returns the first recent UID.
-    pub async fn claim_recent(&self, mailbox: MailboxId) -> Result<u32> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::entries::claim_recent(t, mailbox))
-            .await
+    /// Takes the `\Recent` marks of every UID below `up_to` that no session has
+    /// claimed yet (a read-write SELECT, or a session told of new mail, claims up to the
+    /// UIDNEXT it has seen). Returns the first unclaimed UID as it was before: the
+    /// caller's recent UIDs are `first..up_to` (none when `first >= up_to`). Atomic:
+    /// two sessions never claim the same UID (RFC 3501 §2.3.2).
+    pub async fn claim_recent(&self, mailbox: MailboxId, up_to: u32) -> Result<u32> {
+        db_write!(self, |t, sql| sql::entries::claim_recent(t, mailbox, up_to))
     }
 
     /// Blob, size and structure of messages (missing ones are skipped).
     pub async fn messages(&self, ids: Vec<MessageId>) -> Result<Vec<MessageData>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::entries::message_data(c, &ids))
-            .await
+        db_read!(self, |c, sql| sql::entries::message_data(c, &ids))
     }
 
     /// Appends messages to a mailbox, all or none; returns (UID, MODSEQ) of each.
@@ -144,13 +122,12 @@ impl Store {
         messages: Vec<AppendMessage>,
         enforce_quota: bool,
     ) -> Result<Vec<(u32, u64)>> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::append(t, mailbox, &messages, enforce_quota))
-            .await?;
-        self.announce_mailbox(mailbox).await?;
-        Ok(r)
+        let change = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::append(t, mailbox, &messages, enforce_quota),
+            |_r| change.into_iter().collect()
+        )
     }
 
     /// Changes flags of the entries with `uids`.
@@ -160,15 +137,15 @@ impl Store {
         uids: Vec<u32>,
         change: FlagChange,
     ) -> Result<FlagOutcome> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::store_flags(t, mailbox, &uids, &change))
-            .await?;
-        if !r.changed.is_empty() {
-            self.announce_mailbox(mailbox).await?;
-        }
-        Ok(r)
+        let announce = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::store_flags(t, mailbox, &uids, &change),
+            |r| announce
+                .filter(|_| !r.changed.is_empty())
+                .into_iter()
+                .collect()
+        )
     }
 
     /// Expunges entries flagged \Deleted (all, or only those among `within`).
@@ -177,28 +154,22 @@ impl Store {
         mailbox: MailboxId,
         within: Option<Vec<u32>>,
     ) -> Result<Vec<u32>> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::expunge(t, mailbox, within.as_deref(), true))
-            .await?;
-        if !r.is_empty() {
-            self.announce_mailbox(mailbox).await?;
-        }
-        Ok(r)
+        let announce = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::expunge(t, mailbox, within.as_deref(), true),
+            |r| announce.filter(|_| !r.is_empty()).into_iter().collect()
+        )
     }
 
     /// Expunges exactly `uids`, whatever their flags (POP3 UPDATE state).
     pub async fn expunge_uids(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<u32>> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::expunge(t, mailbox, Some(&uids), false))
-            .await?;
-        if !r.is_empty() {
-            self.announce_mailbox(mailbox).await?;
-        }
-        Ok(r)
+        let announce = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::expunge(t, mailbox, Some(&uids), false),
+            |r| announce.filter(|_| !r.is_empty()).into_iter().collect()
+        )
     }
 
     /// Records that POP3 retrieved `uids` of `mailbox` now and left them on the server
@@ -207,26 +178,24 @@ impl Store {
         if uids.is_empty() {
             return Ok(());
         }
-        self.inner
-            .writer
-            .write(move |t| sqlite::pop3::mark_retrieved(t, mailbox, &uids, sqlite::now()))
-            .await
+        let now = crate::sqlite::now();
+        db_write!(self, |t, sql| sql::pop3::mark_retrieved(
+            t, mailbox, &uids, now
+        ))
     }
 
     /// The EXPIRE policy: expunges every message POP3 retrieved at least `age` ago
     /// (IMAP sessions see the expunges). Returns how many were removed.
     pub async fn pop3_expire(&self, age: std::time::Duration) -> Result<usize> {
-        let before = sqlite::now() - age.as_secs() as i64;
-        let changed = self
-            .inner
-            .writer
-            .write(move |t| sqlite::pop3::expire(t, before))
-            .await?;
+        let before = crate::sqlite::now() - age.as_secs() as i64;
+        let changed = db_write!(self, |t, sql| sql::pop3::expire(t, before))?;
         let mut removed = 0;
+        let mut changes = Vec::new();
         for (mailbox, uids) in changed {
             removed += uids.len();
-            self.announce_mailbox(mailbox).await?;
+            changes.extend(self.mailbox_change(mailbox).await?);
         }
+        self.announce_late(changes).await?;
         Ok(removed)
     }
 
@@ -237,15 +206,12 @@ impl Store {
         uids: Vec<u32>,
         dst: MailboxId,
     ) -> Result<Vec<(u32, u32)>> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::copy_entries(t, src, &uids, dst, true))
-            .await?;
-        if !r.is_empty() {
-            self.announce_mailbox(dst).await?;
-        }
-        Ok(r)
+        let announce = self.mailbox_change(dst).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::copy_entries(t, src, &uids, dst, true),
+            |r| announce.filter(|_| !r.is_empty()).into_iter().collect()
+        )
     }
 
     /// Moves entries to another mailbox atomically.
@@ -255,19 +221,26 @@ impl Store {
         uids: Vec<u32>,
         dst: MailboxId,
     ) -> Result<Vec<(u32, u32)>> {
-        let r = self
-            .inner
-            .writer
-            .write(move |t| sqlite::entries::move_entries(t, src, &uids, dst))
-            .await?;
-        if !r.is_empty() {
-            self.announce_mailbox(dst).await?;
-            self.announce_mailbox(src).await?;
-        }
-        Ok(r)
+        let both: Vec<Change> = [
+            self.mailbox_change(dst).await?,
+            self.mailbox_change(src).await?,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        db_write!(
+            self,
+            |t, sql| sql::entries::move_entries(t, src, &uids, dst),
+            |r| if r.is_empty() {
+                Vec::new()
+            } else {
+                both.clone()
+            }
+        )
     }
 
-    async fn announce_mailbox(&self, mailbox: MailboxId) -> Result<()> {
+    /// The change that announces `mailbox` (None when it does not exist).
+    async fn mailbox_change(&self, mailbox: MailboxId) -> Result<Option<Change>> {
         // A mailbox never changes owner and ids are never reused: remember the owner.
         let cached = self
             .inner
@@ -278,24 +251,35 @@ impl Store {
         let account = match cached {
             Some(a) => Some(a),
             None => {
-                let found = self
-                    .inner
-                    .readers
-                    .read(move |c| sqlite::mailboxes::get_by_id(c, mailbox))
-                    .await?
-                    .map(|m| m.account_id);
+                let found = self.mailbox_by_id(mailbox).await?.map(|m| m.account_id);
                 if let (Some(a), Ok(mut m)) = (found, self.inner.owners.lock()) {
                     m.insert(mailbox, a);
                 }
                 found
             }
         };
-        match account {
-            Some(account) => {
-                self.announce(vec![Change::Mailbox { account, mailbox }])
-                    .await
+        Ok(account.map(|account| Change::Mailbox { account, mailbox }))
+    }
+
+    /// Announces changes known only after a write committed (SQLite: as usual; on
+    /// PostgreSQL with a NOTIFY of its own, which costs no fsync).
+    pub(crate) async fn announce_late(&self, changes: Vec<Change>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match &self.inner.engine {
+            crate::engine::Engine::Sqlite { .. } => self.announce(changes).await,
+            crate::engine::Engine::Postgres { db } => {
+                let incarnation = self.inner.incarnation;
+                let sent = changes.clone();
+                db.write(move |t| {
+                    t.batch("SET LOCAL synchronous_commit TO OFF")?;
+                    crate::postgres::listen::notify(t, incarnation, &sent)
+                })
+                .await?;
+                self.publish(changes);
+                Ok(())
             }
-            None => Ok(()),
         }
     }
 }

@@ -9,12 +9,17 @@ mod imap;
 mod mail;
 mod mailbox;
 mod maintenance;
+pub(crate) mod monitor;
 mod queue;
 
 pub use collect::{CollectedMark, CollectionAccount, CollectionUpdate, NewCollectionAccount};
 pub use directory::AddressLookup;
 pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 pub use maintenance::GcReport;
+pub use monitor::{
+    Alert, Event, EventFilter, OutboxItem, OutboxResult, SessionInfo, StatDelta, StatValue,
+    TraceStep, Webhook,
+};
 pub use queue::{
     NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
 };

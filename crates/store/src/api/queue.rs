@@ -4,7 +4,6 @@ use crate::Store;
 use crate::blob::BlobHash;
 use crate::changes::Change;
 use crate::error::Result;
-use crate::sqlite;
 use crate::types::{AccountId, QueueId};
 
 /// A message for remote recipients, written to the queue at delivery.
@@ -22,6 +21,8 @@ pub struct NewQueuedMessage {
     pub source: String,
     /// A route name that overrides the routing rules (collection forwarding).
     pub route: Option<String>,
+    /// The message's trace id (monitoring), if it has one.
+    pub trace: Option<String>,
     pub recipients: Vec<QueuedRecipient>,
 }
 
@@ -58,6 +59,8 @@ pub struct QueueItem {
     pub size: u64,
     /// A route chosen by the producer, overriding the rules.
     pub route: Option<String>,
+    /// The message's trace id (monitoring), if it has one.
+    pub trace: Option<String>,
 }
 
 /// What happened to a recipient in one attempt.
@@ -87,6 +90,7 @@ pub struct QueueListing {
     pub held: bool,
     pub source: String,
     pub route: Option<String>,
+    pub trace: Option<String>,
     pub recipients: Vec<QueueRecipientInfo>,
 }
 
@@ -106,31 +110,37 @@ pub struct QueueRecipientInfo {
 impl Store {
     /// Recipients still waiting for delivery.
     pub async fn queue_pending_count(&self) -> Result<i64> {
-        self.inner.readers.read(sqlite::queue::pending_count).await
+        db_read!(self, |c, sql| sql::queue::pending_count(c))
     }
 
-    /// Leases due recipients until `lease_until` so no other runner takes them.
+    /// When the oldest message still waiting entered the queue (seconds), if any.
+    pub async fn queue_oldest(&self) -> Result<Option<i64>> {
+        db_read!(self, |c, sql| sql::queue::oldest(c))
+    }
+
+    /// Leases due recipients to this node until `lease_until` so no other runner (on
+    /// any node) takes them.
     pub async fn queue_lease_due(
         &self,
         now: i64,
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<QueueItem>> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::queue::lease_due(t, now, lease_until, limit))
-            .await
+        let owner = self.inner.node.clone();
+        db_write!(self, |t, sql| sql::queue::lease_due(
+            t,
+            now,
+            lease_until,
+            limit,
+            &owner
+        ))
     }
 
     /// The login (user name, secret) of the collection account that collects mail for
     /// `address`: "log on using sender's Internet Mail Account settings".
     pub async fn collection_login_for(&self, address: &str) -> Result<Option<(String, String)>> {
         let a = address.to_string();
-        let found = self
-            .inner
-            .readers
-            .read(move |c| sqlite::queue::collection_login(c, &a))
-            .await?;
+        let found = db_read!(self, |c, sql| sql::queue::collection_login(c, &a))?;
         found
             .map(|(user, secret)| {
                 let secret = self
@@ -142,76 +152,68 @@ impl Store {
             .transpose()
     }
 
-    /// Gives back all leases; call when the only runner starts.
+    /// Gives back the leases this node's previous run held; call when its runner
+    /// starts.
     pub async fn queue_clear_leases(&self) -> Result<usize> {
-        self.inner
-            .writer
-            .write(|t| sqlite::queue::clear_leases(t))
-            .await
+        let owner = self.inner.node.clone();
+        db_write!(self, |t, sql| sql::queue::clear_leases(t, &owner))
+    }
+
+    /// Extends the leases this node holds to `until` (its delivery tasks are alive).
+    pub async fn queue_renew_leases(&self, until: i64) -> Result<usize> {
+        let owner = self.inner.node.clone();
+        db_write!(self, |t, sql| sql::queue::renew_leases(t, &owner, until))
     }
 
     /// When the next recipient is due, if any.
     pub async fn queue_next_due(&self) -> Result<Option<i64>> {
-        self.inner.readers.read(sqlite::queue::next_due).await
+        db_read!(self, |c, sql| sql::queue::next_due(c))
     }
 
     /// Records attempt results (and removes finished messages, releasing their blobs).
     pub async fn queue_record(&self, now: i64, results: Vec<(i64, RecipientResult)>) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::queue::record(t, now, &results))
-            .await
+        db_write!(self, |t, sql| sql::queue::record(t, now, &results))
     }
 
     /// Queued messages, all or one.
     pub async fn queue_list(&self, only: Option<QueueId>) -> Result<Vec<QueueListing>> {
-        self.inner
-            .readers
-            .read(move |c| sqlite::queue::list(c, only))
-            .await
+        db_read!(self, |c, sql| sql::queue::list(c, only))
     }
 
     /// Holds (or releases) one message or the whole queue.
     pub async fn queue_set_held(&self, only: Option<QueueId>, held: bool) -> Result<usize> {
-        let n = self
-            .inner
-            .writer
-            .write(move |t| sqlite::queue::set_held(t, only, held))
-            .await?;
-        self.announce(vec![Change::Queue]).await?;
-        Ok(n)
+        db_write!(
+            self,
+            |t, sql| sql::queue::set_held(t, only, held),
+            |_r| vec![Change::Queue]
+        )
     }
 
     /// True while the whole queue is held: nothing is sent, new mail waits too.
     pub async fn queue_is_held(&self) -> Result<bool> {
-        self.inner.readers.read(sqlite::queue::global_hold).await
+        db_read!(self, |c, sql| sql::queue::global_hold(c))
     }
 
     /// Holds or releases the whole queue.
     pub async fn queue_hold_all(&self, held: bool) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::queue::set_global_hold(t, held))
-            .await?;
-        self.announce(vec![Change::Queue]).await
+        db_write!(
+            self,
+            |t, sql| sql::queue::set_global_hold(t, held),
+            |_r| vec![Change::Queue]
+        )
     }
 
     /// Makes one message (or all) due now.
     pub async fn queue_retry_now(&self, only: Option<QueueId>, now: i64) -> Result<usize> {
-        let n = self
-            .inner
-            .writer
-            .write(move |t| sqlite::queue::retry_now(t, only, now))
-            .await?;
-        self.announce(vec![Change::Queue]).await?;
-        Ok(n)
+        db_write!(
+            self,
+            |t, sql| sql::queue::retry_now(t, only, now),
+            |_r| vec![Change::Queue]
+        )
     }
 
     /// Deletes a queued message and its recipients.
     pub async fn queue_delete(&self, id: QueueId) -> Result<()> {
-        self.inner
-            .writer
-            .write(move |t| sqlite::queue::delete(t, id))
-            .await
+        db_write!(self, |t, sql| sql::queue::delete(t, id))
     }
 }

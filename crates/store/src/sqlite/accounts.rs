@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
+use crate::rules::split_address;
 use crate::types::{Account, AccountId, AccountUpdate, Alias, DomainId, ServiceFlags};
 
 const COLUMNS: &str = "a.id, a.domain_id, a.local_part, d.name, a.password_hash, a.display_name, \
@@ -33,16 +34,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         disabled: r.get(16)?,
         created_at: r.get(17)?,
     })
-}
-
-/// Splits `local@domain` at the last `@`.
-pub(crate) fn split_address(address: &str) -> Result<(&str, &str)> {
-    match address.rsplit_once('@') {
-        Some((l, d)) if !l.is_empty() && !d.is_empty() => Ok((l, d)),
-        _ => Err(StoreError::Conflict(format!(
-            "{address:?} is not an address of the form user@domain"
-        ))),
-    }
 }
 
 pub(crate) fn create(

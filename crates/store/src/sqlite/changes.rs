@@ -1,4 +1,5 @@
-//! SQL for the change log written by tool processes and polled by the server.
+//! SQL for the change log written by tool processes and polled by the server, and the
+//! poller that republishes what it finds.
 
 use rusqlite::{Connection, params};
 
@@ -40,6 +41,7 @@ pub(crate) fn change_log_since(c: &Connection, since: i64) -> Result<Vec<(i64, C
                     account: AccountId(a),
                 },
                 ("queue", _, _) => Change::Queue,
+                ("resync", _, _) => Change::Resync,
                 _ => return None,
             };
             Some((seq, change))
@@ -57,10 +59,42 @@ pub(crate) fn change_log_append(c: &Connection, changes: &[Change]) -> Result<()
             Change::Mailbox { account, mailbox } => (Some(account.0), Some(mailbox.0), "mailbox"),
             Change::MailboxList { account } => (Some(account.0), None, "mailbox_list"),
             Change::Queue => (None, None, "queue"),
+            Change::Resync => (None, None, "resync"),
         };
         ins.execute(params![a, m, k, now])?;
     }
     // Keep the log short: the server polls several times a second.
     c.execute("DELETE FROM change_log WHERE created_at < ?1", [now - 3600])?;
     Ok(())
+}
+
+/// Starts the task that announces changes made by other processes (the server).
+pub(crate) fn spawn_change_poller(
+    readers: super::Readers,
+    feed: std::sync::Arc<crate::ChangeFeed>,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = match readers.read(change_log_head).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "store: change poller cannot start");
+                return;
+            }
+        };
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let since = last;
+            match readers.read(move |c| change_log_since(c, since)).await {
+                Ok(rows) => {
+                    for (seq, change) in rows {
+                        last = last.max(seq);
+                        feed.publish(change);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "store: change poll failed"),
+            }
+        }
+    })
 }

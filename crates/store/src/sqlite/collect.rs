@@ -137,13 +137,28 @@ pub(crate) fn forget(c: &Connection, id: CollectionId, keys: &[String]) -> Resul
 }
 
 /// Takes the run lease when it is free or expired; false when another run holds it.
-pub(crate) fn lease(c: &Connection, id: CollectionId, now: i64, until: i64) -> Result<bool> {
+pub(crate) fn lease(
+    c: &Connection,
+    id: CollectionId,
+    now: i64,
+    until: i64,
+    owner: &str,
+) -> Result<bool> {
     let n = c.execute(
-        "UPDATE collection_accounts SET lease_until = ?3 \
+        "UPDATE collection_accounts SET lease_until = ?3, lease_owner = ?4 \
          WHERE id = ?1 AND (lease_until IS NULL OR lease_until <= ?2)",
-        params![id.0, now, until],
+        params![id.0, now, until, owner],
     )?;
     Ok(n == 1)
+}
+
+/// Gives back the run leases `owner` held (that server starting again).
+pub(crate) fn clear_leases(c: &Connection, owner: &str) -> Result<usize> {
+    Ok(c.execute(
+        "UPDATE collection_accounts SET lease_until = NULL, lease_owner = NULL \
+         WHERE lease_owner = ?1",
+        [owner],
+    )?)
 }
 
 /// Releases the lease and records how the run went.
@@ -155,7 +170,7 @@ pub(crate) fn finish_run(
     success: bool,
 ) -> Result<()> {
     c.execute(
-        "UPDATE collection_accounts SET lease_until = NULL, last_run_at = ?2, last_result = ?3, \
+        "UPDATE collection_accounts SET lease_until = NULL, lease_owner = NULL, last_run_at = ?2, last_result = ?3, \
          last_success_at = CASE WHEN ?4 THEN ?2 ELSE last_success_at END WHERE id = ?1",
         params![id.0, at, result, success],
     )?;

@@ -5,6 +5,7 @@
 use rusqlite::{Connection, params};
 
 use crate::error::{Result, StoreError};
+use crate::rules::merge_keywords;
 use crate::types::{
     AppendMessage, Entry, FlagChange, FlagOp, FlagOutcome, MailboxId, MailboxStatus, MessageData,
     MessageId, flags,
@@ -94,19 +95,25 @@ pub(crate) fn status(c: &Connection, mailbox: MailboxId) -> Result<MailboxStatus
     })
 }
 
-/// Takes the \Recent marks: returns the first UID that is recent for the caller and
-/// moves the mark to UIDNEXT, so no other session sees them as recent.
-pub(crate) fn claim_recent(c: &Connection, mailbox: MailboxId) -> Result<u32> {
-    let (first, next): (i64, i64) = c.query_row(
-        "SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?1",
-        [mailbox.0],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    c.execute(
-        "UPDATE mailboxes SET first_recent_uid = ?2 WHERE id = ?1",
-        params![mailbox.0, next],
-    )?;
-    Ok(first as u32)
+/// Takes the `\Recent` marks of the UIDs below `up_to` (RFC 3501 §2.3.2: a message is
+/// recent in one session only): returns the mark as it was (`first`) and moves it to
+/// `up_to` (never backwards, never past UIDNEXT). The caller's recent UIDs are
+/// `first..up_to`, empty when `first >= up_to` (another session claimed them). Runs in
+/// the write transaction, so two claims never return overlapping ranges.
+pub(crate) fn claim_recent(c: &Connection, mailbox: MailboxId, up_to: u32) -> Result<u32> {
+    let first: i64 = c
+        .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound("mailbox"),
+            e => e.into(),
+        })?;
+    c.prepare_cached(
+        "UPDATE mailboxes SET first_recent_uid = MIN(?2, uidnext) \
+         WHERE id = ?1 AND first_recent_uid < MIN(?2, uidnext)",
+    )?
+    .execute(params![mailbox.0, i64::from(up_to)])?;
+    Ok(u32::try_from(first).unwrap_or(u32::MAX))
 }
 
 pub(crate) fn message_data(c: &Connection, ids: &[MessageId]) -> Result<Vec<MessageData>> {
@@ -206,24 +213,6 @@ fn uid_entries(c: &Connection, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<E
         .query_map(params![mailbox.0, json_ids(uids.iter())], entry_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
-}
-
-fn merge_keywords(current: &str, op: FlagOp, given: &[String]) -> String {
-    let mut kws: Vec<&str> = match op {
-        FlagOp::Replace => Vec::new(),
-        _ => current.split(' ').filter(|k| !k.is_empty()).collect(),
-    };
-    match op {
-        FlagOp::Add | FlagOp::Replace => {
-            for k in given {
-                if !kws.iter().any(|x| x.eq_ignore_ascii_case(k)) {
-                    kws.push(k);
-                }
-            }
-        }
-        FlagOp::Remove => kws.retain(|x| !given.iter().any(|k| k.eq_ignore_ascii_case(x))),
-    }
-    kws.join(" ")
 }
 
 pub(crate) fn store_flags(

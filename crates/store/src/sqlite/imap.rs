@@ -1,7 +1,7 @@
 //! SQL for IMAP sessions: consistent snapshots of a mailbox (the mailbox row and its
-//! entries with the blob of each message, or its changes since a MODSEQ) read inside
-//! one read transaction, so the HIGHESTMODSEQ a session records covers exactly the
-//! changes it saw.
+//! entries with the blob of each message, or its changes since a MODSEQ, each with the
+//! first UID not yet claimed as `\Recent`) read inside one read transaction, so the
+//! HIGHESTMODSEQ a session records covers exactly the changes it saw.
 
 use rusqlite::{Connection, params};
 
@@ -62,27 +62,34 @@ pub(crate) fn snapshot(c: &Connection, mailbox: MailboxId) -> Result<MailboxSnap
             .prepare_cached(&sql)?
             .query_map([mailbox.0], row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let first_recent: i64 = c
-            .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
-            .query_row([mailbox.0], |r| r.get(0))?;
         Ok(MailboxSnapshot {
             mailbox: mb,
             entries: with_blobs(rows)?,
-            first_unclaimed_recent: u32::try_from(first_recent).unwrap_or(u32::MAX),
+            first_unclaimed_recent: first_unclaimed_recent(c, mailbox)?,
         })
     })
 }
 
-/// The mailbox row, the entries changed after `since` with their blobs and the UIDs
-/// expunged after it, from one snapshot.
+/// The first UID of `mailbox` no session has claimed as `\Recent`.
+fn first_unclaimed_recent(c: &Connection, mailbox: MailboxId) -> Result<u32> {
+    let first: i64 = c
+        .prepare_cached("SELECT first_recent_uid FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
+    Ok(u32::try_from(first).unwrap_or(u32::MAX))
+}
+
+/// The mailbox row, the entries changed after `since` with their blobs, the UIDs
+/// expunged after it and the first unclaimed `\Recent` UID, from one snapshot.
 pub(crate) fn delta(c: &Connection, mailbox: MailboxId, since: u64) -> Result<MailboxDelta> {
     in_read_transaction(c, |c| {
         let mb = super::mailboxes::get_by_id(c, mailbox)?.ok_or(StoreError::NotFound("mailbox"))?;
+        let first_unclaimed_recent = first_unclaimed_recent(c, mailbox)?;
         if mb.highestmodseq <= since {
             return Ok(MailboxDelta {
                 mailbox: mb,
                 changed: Vec::new(),
                 expunged: Vec::new(),
+                first_unclaimed_recent,
             });
         }
         let sql = format!(
@@ -105,6 +112,7 @@ pub(crate) fn delta(c: &Connection, mailbox: MailboxId, since: u64) -> Result<Ma
             mailbox: mb,
             changed: with_blobs(changed)?,
             expunged,
+            first_unclaimed_recent,
         })
     })
 }

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = r#"
 -- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
@@ -210,6 +210,132 @@ CREATE TABLE pop3_retrieved (
     PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX pop3_retrieved_at ON pop3_retrieved (retrieved_at);
+"#;
+
+/// Leases name their holder (the node, or a tool process), so a server starting again
+/// gives back only its own, as every node of a PostgreSQL cluster does; settings kept
+/// in the store.
+const V3: &str = r#"
+ALTER TABLE queue_recipients ADD COLUMN lease_owner TEXT;
+ALTER TABLE collection_accounts ADD COLUMN lease_owner TEXT;
+
+CREATE TABLE settings (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Monitoring: the event log, message traces, statistics, live sessions (published by
+/// each node) and requests to end them, alerts, webhooks and their outbox. Times are
+/// milliseconds since the epoch (`_ms`) where order within a second matters.
+const V4: &str = r#"
+ALTER TABLE queue_messages ADD COLUMN trace TEXT;
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    eid         TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    node        TEXT NOT NULL,
+    account     TEXT,
+    domain      TEXT,
+    trace       TEXT,
+    queue_id    INTEGER,
+    session     TEXT,
+    ip          TEXT,
+    text        TEXT NOT NULL
+);
+CREATE INDEX events_at ON events (at_ms);
+CREATE INDEX events_account ON events (account, at_ms) WHERE account IS NOT NULL;
+CREATE INDEX events_ip ON events (ip, at_ms) WHERE ip IS NOT NULL;
+
+CREATE TABLE trace_steps (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace       TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    step        TEXT NOT NULL,
+    node        TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX trace_steps_trace ON trace_steps (trace, id);
+CREATE INDEX trace_steps_at ON trace_steps (at_ms);
+-- What a trace can be found by: its Message-ID, addresses, queue id.
+CREATE TABLE trace_keys (
+    key         TEXT NOT NULL COLLATE NOCASE,
+    trace       TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    PRIMARY KEY (key, trace)
+) WITHOUT ROWID;
+CREATE INDEX trace_keys_at ON trace_keys (at_ms);
+
+-- Counters per minute ('m'), hour ('h') and day ('d'); domain '' is the total.
+CREATE TABLE stats (
+    granularity TEXT NOT NULL,
+    bucket      INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    domain      TEXT NOT NULL,
+    value       INTEGER NOT NULL,
+    PRIMARY KEY (granularity, bucket, name, domain)
+) WITHOUT ROWID;
+
+CREATE TABLE live_sessions (
+    node        TEXT NOT NULL,
+    id          INTEGER NOT NULL,
+    protocol    TEXT NOT NULL,
+    listener    TEXT NOT NULL,
+    ip          TEXT NOT NULL,
+    username    TEXT,
+    tls         TEXT,
+    started_ms  INTEGER NOT NULL,
+    last_command TEXT NOT NULL,
+    bytes_in    INTEGER NOT NULL,
+    bytes_out   INTEGER NOT NULL,
+    mailbox     TEXT,
+    updated_ms  INTEGER NOT NULL,
+    PRIMARY KEY (node, id)
+) WITHOUT ROWID;
+CREATE TABLE session_kills (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    target      TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE alerts (
+    name        TEXT PRIMARY KEY,
+    active      INTEGER NOT NULL,
+    detail      TEXT NOT NULL,
+    raised_ms   INTEGER,
+    cleared_ms  INTEGER,
+    notified_ms INTEGER,
+    acked       INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id  INTEGER,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    events      TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE webhook_outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id  INTEGER NOT NULL,
+    event       TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'pending',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_ms     INTEGER NOT NULL,
+    last_error  TEXT,
+    done_ms     INTEGER,
+    lease_until INTEGER,
+    lease_owner TEXT
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE status = 'pending';
 "#;
 
 /// Brings the database to the newest schema version.

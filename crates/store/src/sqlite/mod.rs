@@ -15,10 +15,12 @@ pub(crate) mod entries;
 pub(crate) mod imap;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
-mod migrations;
+pub(crate) mod migrations;
+pub(crate) mod monitor;
 pub(crate) mod pop3;
 pub(crate) mod queue;
 mod readers;
+pub(crate) mod settings;
 mod writer;
 
 use std::path::Path;
@@ -28,7 +30,7 @@ use rusqlite::Connection;
 use crate::error::Result;
 use crate::seal::{Column, Sealer};
 
-pub(crate) use changes::{change_log_append, change_log_head, change_log_since};
+pub(crate) use changes::{change_log_append, spawn_change_poller};
 pub(crate) use readers::Readers;
 pub(crate) use writer::Writer;
 

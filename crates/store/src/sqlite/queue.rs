@@ -15,8 +15,8 @@ pub(crate) fn enqueue(c: &Connection, blob: &StoredBlob, m: &NewQueuedMessage) -
     super::blobs::incref(c, blob)?;
     let now = super::now();
     c.prepare_cached(
-        "INSERT INTO queue_messages (blob_hash, size, sender, envid, ret, account_id, source, route, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO queue_messages (blob_hash, size, sender, envid, ret, account_id, source, route, \
+         created_at, trace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         blob.hash.as_str(),
@@ -27,7 +27,8 @@ pub(crate) fn enqueue(c: &Connection, blob: &StoredBlob, m: &NewQueuedMessage) -
         m.account.map(|a| a.0),
         m.source,
         m.route,
-        now
+        now,
+        m.trace
     ])?;
     let id = c.last_insert_rowid();
     let mut ins = c.prepare_cached(
@@ -55,6 +56,16 @@ pub(crate) fn pending_count(c: &Connection) -> Result<i64> {
     )?)
 }
 
+/// When the oldest message still waiting entered the queue (None: the queue is empty).
+pub(crate) fn oldest(c: &Connection) -> Result<Option<i64>> {
+    Ok(c.query_row(
+        "SELECT MIN(m.created_at) FROM queue_messages m WHERE EXISTS \
+         (SELECT 1 FROM queue_recipients r WHERE r.queue_id = m.id AND r.status = 'queued')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Leases up to `limit` due recipients (queued, due, not held, lease expired) until
 /// `lease_until`, and returns them with their message.
 pub(crate) fn lease_due(
@@ -62,10 +73,11 @@ pub(crate) fn lease_due(
     now: i64,
     lease_until: i64,
     limit: i64,
+    owner: &str,
 ) -> Result<Vec<QueueItem>> {
     let mut st = c.prepare_cached(
         "SELECT r.id, r.queue_id, r.recipient, r.domain, r.orcpt, r.notify, r.attempts, r.delay_warned, \
-                m.created_at, m.sender, m.envid, m.ret, m.account_id, m.blob_hash, m.size, m.route \
+                m.created_at, m.sender, m.envid, m.ret, m.account_id, m.blob_hash, m.size, m.route, m.trace \
          FROM queue_recipients r JOIN queue_messages m ON m.id = r.queue_id \
          WHERE r.status = 'queued' AND r.next_attempt <= ?1 AND m.held = 0 \
            AND (r.lease_until IS NULL OR r.lease_until <= ?1) \
@@ -90,14 +102,16 @@ pub(crate) fn lease_due(
                 r.get::<_, String>(13)?,
                 r.get::<_, i64>(14)?,
                 r.get::<_, Option<String>>(15)?,
+                r.get::<_, Option<String>>(16)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut lease =
-        c.prepare_cached("UPDATE queue_recipients SET lease_until = ?2 WHERE id = ?1")?;
+    let mut lease = c.prepare_cached(
+        "UPDATE queue_recipients SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1",
+    )?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        lease.execute(params![row.0, lease_until])?;
+        lease.execute(params![row.0, lease_until, owner])?;
         out.push(QueueItem {
             recipient_id: row.0,
             queue_id: QueueId(row.1),
@@ -115,6 +129,7 @@ pub(crate) fn lease_due(
             blob: BlobHash::parse(&row.13)?,
             size: row.14.max(0) as u64,
             route: row.15,
+            trace: row.16,
         });
     }
     Ok(out)
@@ -167,7 +182,7 @@ pub(crate) fn record(c: &Connection, now: i64, results: &[(i64, RecipientResult)
                  attempts = attempts + ?5, \
                  last_attempt = CASE WHEN ?5 > 0 THEN ?6 ELSE last_attempt END, \
                  delay_warned = MAX(delay_warned, ?7), \
-                 lease_until = NULL, \
+                 lease_until = NULL, lease_owner = NULL, \
                  finished_at = CASE WHEN ?8 THEN ?6 ELSE NULL END \
              WHERE id = ?1",
         )?
@@ -253,7 +268,7 @@ pub(crate) fn set_held(c: &Connection, q: Option<QueueId>, held: bool) -> Result
 /// Makes one message (or all) due now; returns how many recipients changed.
 pub(crate) fn retry_now(c: &Connection, q: Option<QueueId>, now: i64) -> Result<usize> {
     let n = c.execute(
-        "UPDATE queue_recipients SET next_attempt = ?2, lease_until = NULL \
+        "UPDATE queue_recipients SET next_attempt = ?2, lease_until = NULL, lease_owner = NULL \
          WHERE status = 'queued' AND (?1 IS NULL OR queue_id = ?1)",
         params![q.map(|q| q.0), now],
     )?;
@@ -274,7 +289,7 @@ fn exists(c: &Connection, q: Option<QueueId>) -> Result<bool> {
 /// Every queued message with its recipients (or just `only`).
 pub(crate) fn list(c: &Connection, only: Option<QueueId>) -> Result<Vec<QueueListing>> {
     let mut st = c.prepare_cached(
-        "SELECT id, sender, size, created_at, held, source, route FROM queue_messages \
+        "SELECT id, sender, size, created_at, held, source, route, trace FROM queue_messages \
          WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
     )?;
     let mut out: Vec<QueueListing> = st
@@ -287,6 +302,7 @@ pub(crate) fn list(c: &Connection, only: Option<QueueId>) -> Result<Vec<QueueLis
                 held: r.get(4)?,
                 source: r.get(5)?,
                 route: r.get(6)?,
+                trace: r.get(7)?,
                 recipients: Vec::new(),
             })
         })?
@@ -313,12 +329,23 @@ pub(crate) fn list(c: &Connection, only: Option<QueueId>) -> Result<Vec<QueueLis
     Ok(out)
 }
 
-/// Gives back every lease (a single server starting up: leases of a dead process must
-/// not delay its recipients until they expire).
-pub(crate) fn clear_leases(c: &Connection) -> Result<usize> {
+/// Gives back the leases `owner` held (that server starting again: its previous
+/// run's leases must not delay their recipients until they lapse), and leases from
+/// before owners were recorded.
+pub(crate) fn clear_leases(c: &Connection, owner: &str) -> Result<usize> {
     Ok(c.execute(
-        "UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL",
-        [],
+        "UPDATE queue_recipients SET lease_until = NULL, lease_owner = NULL \
+         WHERE lease_until IS NOT NULL AND (lease_owner = ?1 OR lease_owner IS NULL)",
+        [owner],
+    )?)
+}
+
+/// Extends the leases `owner` holds to `until` (it is alive and still working).
+pub(crate) fn renew_leases(c: &Connection, owner: &str, until: i64) -> Result<usize> {
+    Ok(c.execute(
+        "UPDATE queue_recipients SET lease_until = ?2 \
+         WHERE lease_owner = ?1 AND status = 'queued' AND lease_until IS NOT NULL",
+        params![owner, until],
     )?)
 }
 
