@@ -16,6 +16,7 @@
 
 pub mod dkim;
 pub mod dsn;
+mod sieve;
 
 use pillarbox_directory::{Directory, Resolution};
 use pillarbox_store::{
@@ -87,6 +88,10 @@ pub enum RecipientOutcome {
     Unknown,
     /// The account's mailbox is full.
     OverQuota,
+    /// A Sieve script refused the message (`reject`, `ereject`), with its reason.
+    Rejected(String),
+    /// A Sieve script discarded the message: accepted, stored nowhere.
+    Discarded,
 }
 
 impl RecipientOutcome {
@@ -97,6 +102,7 @@ impl RecipientOutcome {
             RecipientOutcome::Delivered(_)
                 | RecipientOutcome::Queued
                 | RecipientOutcome::DeliveredAndQueued(_)
+                | RecipientOutcome::Discarded
         )
     }
 }
@@ -118,6 +124,10 @@ pub struct DeliveryPipeline {
     dkim: dkim::Dkim,
     /// Send unsigned when a domain's keys do not open (`[dkim] on_key_error`).
     unsigned_on_key_error: bool,
+    /// Compiled Sieve scripts.
+    scripts: sieve::ScriptCache,
+    /// This server's name (Message-IDs of vacation replies and notifications).
+    hostname: String,
 }
 
 impl DeliveryPipeline {
@@ -127,7 +137,15 @@ impl DeliveryPipeline {
             directory,
             dkim: dkim::Dkim::default(),
             unsigned_on_key_error: false,
+            scripts: sieve::ScriptCache::default(),
+            hostname: "localhost".to_string(),
         }
+    }
+
+    /// This server's host name, for the Message-IDs of the mail Sieve sends.
+    pub fn with_hostname(mut self, hostname: &str) -> DeliveryPipeline {
+        self.hostname = hostname.to_string();
+        self
     }
 
     /// What to do when a domain's DKIM keys do not open: send unsigned (`true`) or
@@ -227,8 +245,7 @@ impl DeliveryPipeline {
         // Resolve every recipient; one target per account even when several
         // recipients (or aliases) lead to it.
         let mut plans: Vec<Plan> = Vec::with_capacity(envelope.recipients.len());
-        let mut targets: Vec<AccountId> = Vec::new();
-        let mut addresses: Vec<String> = Vec::new();
+        let mut targets: Vec<Target> = Vec::new();
         let mut remote: Vec<QueuedRecipient> = Vec::new();
         for r in &envelope.recipients {
             let resolution = match &r.resolved {
@@ -244,9 +261,12 @@ impl DeliveryPipeline {
                 Resolution::Deliver { local, remote: fwd } => {
                     let ids: Vec<AccountId> = local.iter().map(|a| a.id).collect();
                     for a in &local {
-                        if !targets.contains(&a.id) {
-                            targets.push(a.id);
-                            addresses.push(a.address());
+                        if !targets.iter().any(|t| t.account == a.id) {
+                            targets.push(Target {
+                                account: a.id,
+                                address: a.address(),
+                                rcpt: r.clone(),
+                            });
                         }
                     }
                     for f in &fwd {
@@ -261,16 +281,79 @@ impl DeliveryPipeline {
             plans.push(plan);
         }
 
-        let local: Vec<LocalTarget> = targets
-            .iter()
-            .map(|id| LocalTarget {
-                account: *id,
-                mailbox: envelope.mailbox.clone(),
-                flags: 0,
-                keywords: String::new(),
-                enforce_quota: envelope.enforce_quota,
-            })
-            .collect();
+        // Sieve decides, per account, where the message goes.
+        let store = self.directory.store();
+        let decisions = self.filter(&targets, raw, envelope).await?;
+
+        let mut local: Vec<LocalTarget> = Vec::new();
+        let mut owners: Vec<Owner> = Vec::new();
+        let mut edited: Vec<(usize, sieve::FiledCopy)> = Vec::new();
+        let mut status: Vec<Status> = Vec::with_capacity(targets.len());
+        for (i, (t, d)) in targets.iter().zip(&decisions).enumerate() {
+            status.push(match (&d.reject, d.copies.is_empty(), d.redirects.is_empty()) {
+                (Some(reason), true, true) => Status::Rejected(reason.clone()),
+                (_, true, false) => Status::Redirected,
+                (_, true, true) => Status::Discarded,
+                _ => Status::Refused,
+            });
+            for c in &d.copies {
+                let mailbox = c.mailbox.clone().or_else(|| envelope.mailbox.clone());
+                if c.create
+                    && let Some(name) = &c.mailbox
+                    && store.mailbox_get(t.account, name).await?.is_none()
+                    && let Err(e) = store.mailbox_create(t.account, name, None).await
+                {
+                    tracing::warn!(account = %t.address, mailbox = %name, error = %e, "fileinto :create could not create the mailbox");
+                }
+                if c.edited.is_some() {
+                    edited.push((i, c.clone()));
+                    continue;
+                }
+                local.push(LocalTarget {
+                    account: t.account,
+                    mailbox: mailbox.clone(),
+                    flags: c.flags,
+                    keywords: c.keywords.clone(),
+                    enforce_quota: envelope.enforce_quota,
+                });
+                owners.push(Owner {
+                    target: Some(i),
+                    address: t.address.clone(),
+                    mailbox: mailbox.unwrap_or_else(|| "INBOX".to_string()),
+                });
+            }
+            for (address, _) in &d.redirects {
+                match self.directory.resolve(address).await? {
+                    Resolution::NotLocal => push_remote(&mut remote, &t.rcpt, address),
+                    Resolution::Unknown => {
+                        tracing::warn!(account = %t.address, to = %address, "Sieve redirect to an unknown local address dropped");
+                    }
+                    Resolution::Deliver {
+                        local: accounts,
+                        remote: fwd,
+                    } => {
+                        for a in accounts {
+                            local.push(LocalTarget {
+                                account: a.id,
+                                mailbox: None,
+                                flags: 0,
+                                keywords: String::new(),
+                                enforce_quota: envelope.enforce_quota,
+                            });
+                            owners.push(Owner {
+                                target: None,
+                                address: a.address(),
+                                mailbox: "INBOX".to_string(),
+                            });
+                        }
+                        for f in &fwd {
+                            push_remote(&mut remote, &t.rcpt, f);
+                        }
+                    }
+                }
+            }
+        }
+
         let queue = (!remote.is_empty()).then(|| NewQueuedMessage {
             sender: envelope.sender.clone(),
             envid: envelope.envid.clone(),
@@ -286,9 +369,13 @@ impl DeliveryPipeline {
             structure,
             received_at,
         };
-        let store = self.directory.store();
         let started = std::time::Instant::now();
-        let stored = match mark {
+        let mut stored = match mark {
+            None if local.is_empty() && queue.is_none() => pillarbox_store::DeliveryOutcome {
+                message: None,
+                local: Vec::new(),
+                queued: None,
+            },
             None => store.deliver(message, local, queue).await?,
             Some(mark) => store.deliver_collected(message, local, queue, mark).await?,
         };
@@ -296,21 +383,39 @@ impl DeliveryPipeline {
             .monitor()
             .observe("store.deliver", started.elapsed());
 
-        let mut refused: Vec<AccountId> = Vec::new();
-        for (id, result) in targets.iter().zip(&stored.local) {
-            if let Err(e) = result {
-                tracing::warn!(account = %id, error = %e, "local delivery refused");
-                refused.push(*id);
+        let mut results: Vec<(Owner, Result<pillarbox_store::DeliveredEntry, StoreError>)> =
+            owners
+                .into_iter()
+                .zip(std::mem::take(&mut stored.local))
+                .collect();
+        // Copies `editheader` changed are other messages: stored after the original,
+        // each in its own transaction.
+        for (i, copy) in edited {
+            let t = &targets[i];
+            let bytes = copy.edited.as_deref().unwrap_or(raw);
+            let mailbox = copy.mailbox.clone().or_else(|| envelope.mailbox.clone());
+            let result = self
+                .store_copy(bytes, t.account, &mailbox, &copy, envelope.enforce_quota)
+                .await;
+            let owner = Owner {
+                target: Some(i),
+                address: t.address.clone(),
+                mailbox: mailbox.unwrap_or_else(|| "INBOX".to_string()),
+            };
+            results.push((owner, result));
+        }
+        for (owner, result) in &results {
+            match (result, owner.target) {
+                (Ok(_), Some(i)) => status[i] = Status::Stored,
+                (Err(e), _) => {
+                    tracing::warn!(account = %owner.address, error = %e, "local delivery refused")
+                }
+                _ => {}
             }
         }
-        self.record(
-            &trace,
-            envelope,
-            &parsed.envelope,
-            &addresses,
-            &stored,
-            raw.len(),
-        );
+        self.record(&trace, envelope, &parsed.envelope, &results, &stored, raw.len());
+        self.after_filter(&targets, decisions, &status, &trace).await;
+
         let outcomes = plans
             .into_iter()
             .map(|p| match p {
@@ -320,21 +425,201 @@ impl DeliveryPipeline {
                     accounts,
                     forwarded,
                 } => {
+                    let of = |a: &AccountId| {
+                        targets
+                            .iter()
+                            .position(|t| t.account == *a)
+                            .map(|i| &status[i])
+                    };
                     let ok: Vec<AccountId> = accounts
                         .iter()
                         .copied()
-                        .filter(|a| !refused.contains(a))
+                        .filter(|a| matches!(of(a), Some(Status::Stored)))
                         .collect();
-                    match (ok.is_empty(), forwarded) {
-                        (true, true) => RecipientOutcome::Queued,
-                        (true, false) => RecipientOutcome::OverQuota,
+                    let queued = forwarded
+                        || accounts
+                            .iter()
+                            .any(|a| matches!(of(a), Some(Status::Redirected)));
+                    let rejected = accounts.iter().find_map(|a| match of(a) {
+                        Some(Status::Rejected(r)) => Some(r.clone()),
+                        _ => None,
+                    });
+                    let discarded = accounts
+                        .iter()
+                        .any(|a| matches!(of(a), Some(Status::Discarded)));
+                    match (ok.is_empty(), queued) {
                         (false, true) => RecipientOutcome::DeliveredAndQueued(ok),
                         (false, false) => RecipientOutcome::Delivered(ok),
+                        (true, true) => RecipientOutcome::Queued,
+                        (true, false) if discarded => RecipientOutcome::Discarded,
+                        (true, false) => match rejected {
+                            Some(r) => RecipientOutcome::Rejected(r),
+                            None => RecipientOutcome::OverQuota,
+                        },
                     }
                 }
             })
             .collect();
         Ok(outcomes)
+    }
+
+    /// Runs the Sieve scripts of every local account (the implicit keep for those
+    /// without any).
+    async fn filter(
+        &self,
+        targets: &[Target],
+        raw: &[u8],
+        envelope: &Envelope,
+    ) -> Result<Vec<sieve::Decision>, DeliveryError> {
+        let keep = || targets.iter().map(|_| sieve::Decision::keep()).collect();
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.directory.store();
+        let found = store
+            .sieve_for_delivery(targets.iter().map(|t| t.account).collect())
+            .await?;
+        if found.personal.is_empty() && found.server.is_empty() {
+            return Ok(keep());
+        }
+        let cx = sieve::RunContext {
+            store,
+            cache: &self.scripts,
+            found: &found,
+            raw,
+            sender: &envelope.sender,
+            hostname: &self.hostname,
+            now: now(),
+        };
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            out.push(sieve::decide(&cx, t.account, &t.address, &t.rcpt.address).await?);
+        }
+        Ok(out)
+    }
+
+    /// Stores one copy changed by `editheader` (a message of its own).
+    async fn store_copy(
+        &self,
+        bytes: &[u8],
+        account: AccountId,
+        mailbox: &Option<String>,
+        copy: &sieve::FiledCopy,
+        enforce_quota: bool,
+    ) -> Result<pillarbox_store::DeliveredEntry, StoreError> {
+        let store = self.directory.store();
+        let blob = store.blobs().put(bytes.to_vec()).await?;
+        let parsed = pillarbox_mime::parse(bytes);
+        let message = NewMessage {
+            blob,
+            structure: serde_json::to_vec(&parsed).unwrap_or_else(|_| b"{}".to_vec()),
+            received_at: now(),
+        };
+        let target = LocalTarget {
+            account,
+            mailbox: mailbox.clone(),
+            flags: copy.flags,
+            keywords: copy.keywords.clone(),
+            enforce_quota,
+        };
+        let mut out = store.deliver(message, vec![target], None).await?;
+        out.local.pop().unwrap_or(Err(StoreError::NotFound("message")))
+    }
+
+    /// Once the message is stored: remembers what the scripts asked to, sends their
+    /// vacation replies and notifications, and logs what they did. Never fails the
+    /// delivery (it is durable already): what cannot be sent is logged.
+    async fn after_filter(
+        &self,
+        targets: &[Target],
+        decisions: Vec<sieve::Decision>,
+        status: &[Status],
+        trace: &str,
+    ) {
+        let store = self.directory.store();
+        let m = self.directory.monitor();
+        let now = now();
+        for ((t, d), st) in targets.iter().zip(decisions).zip(status) {
+            if let Some(why) = &d.failure {
+                tracing::warn!(account = %t.address, error = %why, "Sieve failed; message kept");
+                m.event(
+                    pillarbox_monitor::NewEvent::new(
+                        pillarbox_monitor::EventKind::SieveFailed,
+                        format!("{why}; the message was kept"),
+                    )
+                    .account(&t.address)
+                    .trace(trace),
+                );
+            }
+            if !d.summary.is_empty() {
+                m.step(
+                    trace,
+                    "sieve",
+                    serde_json::json!({ "account": t.address, "actions": d.summary }),
+                    Vec::new(),
+                );
+            }
+            if matches!(st, Status::Rejected(_) | Status::Refused) {
+                continue;
+            }
+            let mut memory = d.memory;
+            for v in d.vacations {
+                if v.suppressed.is_some() {
+                    continue;
+                }
+                let key = sieve::vacation_key(&v.handle, &v.recipient);
+                if v.period > 0 {
+                    match store.sieve_memory_has(t.account, vec![key.clone()], now).await {
+                        Ok(seen) if !seen.is_empty() => continue,
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(account = %t.address, error = %e, "vacation not sent: its record cannot be read");
+                            continue;
+                        }
+                    }
+                    let until = now.saturating_add(i64::try_from(v.period).unwrap_or(i64::MAX));
+                    memory.push((key, until));
+                }
+                let bytes = sieve::vacation_message(&v, &self.hostname, now);
+                self.send_generated(bytes, &v.recipient, "sieve vacation", &t.address)
+                    .await;
+            }
+            for n in d.notifications {
+                let from = n.from.clone().unwrap_or_else(|| t.address.clone());
+                let bytes = sieve::notification_message(&n, &from, &self.hostname, now);
+                for r in &n.recipients {
+                    self.send_generated(bytes.clone(), r, "sieve notify", &t.address)
+                        .await;
+                }
+            }
+            if !memory.is_empty()
+                && let Err(e) = store.sieve_memory_put(t.account, memory, now).await
+            {
+                tracing::warn!(account = %t.address, error = %e, "Sieve memory not recorded");
+            }
+        }
+    }
+
+    /// Sends mail a script generated (vacation, notification) with the null sender,
+    /// so that it never causes a reply or a bounce in turn.
+    async fn send_generated(&self, bytes: Vec<u8>, to: &str, source: &str, account: &str) {
+        let envelope = Envelope {
+            sender: String::new(),
+            recipients: vec![Recipient::plain(to)],
+            source: format!("{source} {account}"),
+            enforce_quota: false,
+            sign: true,
+            ..Default::default()
+        };
+        let sent = async {
+            let blob = self.directory.store().blobs().put(bytes.clone()).await?;
+            Box::pin(self.deliver(blob, &bytes, &envelope)).await
+        }
+        .await;
+        match sent {
+            Ok(_) => tracing::info!(account = %account, to = %to, "{source} sent"),
+            Err(e) => tracing::warn!(account = %account, to = %to, error = %e, "{source} not sent"),
+        }
     }
 }
 
@@ -346,7 +631,7 @@ impl DeliveryPipeline {
         trace: &str,
         envelope: &Envelope,
         header: &pillarbox_mime::Envelope,
-        addresses: &[String],
+        results: &[(Owner, Result<pillarbox_store::DeliveredEntry, StoreError>)],
         stored: &pillarbox_store::DeliveryOutcome,
         size: usize,
     ) {
@@ -371,11 +656,12 @@ impl DeliveryPipeline {
         if !envelope.sender.is_empty() {
             keys.push(envelope.sender.clone());
         }
-        for (address, result) in addresses.iter().zip(&stored.local) {
+        for (owner, result) in results {
+            let address = &owner.address;
             let domain = address.rsplit_once('@').map(|(_, d)| d);
             match result {
                 Ok(e) => {
-                    let mailbox = envelope.mailbox.as_deref().unwrap_or("INBOX");
+                    let mailbox = owner.mailbox.as_str();
                     m.step(
                         trace,
                         "delivered",
@@ -452,6 +738,34 @@ impl DeliveryPipeline {
         };
         self.deliver(blob, &bytes, &envelope).await
     }
+}
+
+/// A local account the message goes to, and the recipient that led to it.
+struct Target {
+    account: AccountId,
+    address: String,
+    rcpt: Recipient,
+}
+
+/// Whose copy a stored entry is: the target's (by index) or a redirect's.
+struct Owner {
+    target: Option<usize>,
+    address: String,
+    mailbox: String,
+}
+
+/// What became of the message for one target account.
+enum Status {
+    /// At least one copy is stored.
+    Stored,
+    /// Forwarded by Sieve, nothing stored.
+    Redirected,
+    /// Discarded by Sieve.
+    Discarded,
+    /// Refused by Sieve, with its reason.
+    Rejected(String),
+    /// Every copy was refused by the store (quota).
+    Refused,
 }
 
 enum Plan {

@@ -76,6 +76,8 @@ kinds! {
     // Recorded by content scanning (issue "content scanning") once it exists.
     ScannerVerdict => "scanner.verdict", Notice;
     SessionKilled => "session.killed", Notice;
+    SieveFailed => "sieve.failed", Warning;
+    SieveAction => "sieve.action", Info;
     AlertRaised => "alert.raised", Warning;
     AlertCleared => "alert.cleared", Info;
     WebhookFailed => "webhook.failed", Warning;

@@ -53,6 +53,17 @@ pub enum Command {
         #[command(subcommand)]
         command: AliasCommand,
     },
+    /// Sieve scripts: each account's, and the server-wide ones run before and after.
+    Sieve {
+        #[command(subcommand)]
+        command: SieveCommand,
+    },
+    /// Simple rules without writing Sieve: forward, out of office, move to a folder
+    /// (kept as the generated script "rules", which a Sieve editor can open).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// The event log: logins, refusals, deliveries, errors... (filters combine).
     Events(EventsArgs),
     /// A message's timeline: received, checked, delivered, queued, each attempt, notices.
@@ -650,4 +661,93 @@ pub enum WebhooksCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SieveCommand {
+    /// Compile FILE and report its errors with line and column, without storing it.
+    Check { file: PathBuf },
+    /// Store FILE ("-" for standard input) as the account's script NAME (it must
+    /// compile).
+    Put {
+        account: String,
+        name: String,
+        file: PathBuf,
+        /// Also make it the active script.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// List the account's scripts (the active one marked).
+    List { account: String },
+    /// Print a script.
+    Show { account: String, name: String },
+    /// Make NAME the active script; without NAME, no script is active.
+    Activate { account: String, name: Option<String> },
+    /// Rename a script.
+    Rename {
+        account: String,
+        old: String,
+        new: String,
+    },
+    /// Remove a script (not the active one).
+    Remove { account: String, name: String },
+    /// Set a server-wide script: WHEN is before, after (around every account's own
+    /// script) or global (for `include :global` under --name).
+    ServerSet {
+        when: String,
+        file: PathBuf,
+        /// Only for this domain's accounts (before/after).
+        #[arg(long)]
+        domain: Option<String>,
+        /// The name `include :global` uses (global).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a server-wide script.
+    ServerRemove {
+        when: String,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the server-wide scripts.
+    ServerList,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Forward the account's mail to ADDRESS (--keep: and keep a copy).
+    Forward {
+        account: String,
+        address: String,
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Answer mail while away, once per sender per --days, between --start and --end
+    /// (YYYY-MM-DD, both optional).
+    Vacation {
+        account: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Move mail whose From contains --from into FOLDER (created if missing).
+    Move {
+        account: String,
+        #[arg(long)]
+        from: String,
+        folder: String,
+    },
+    /// Show the rules and the script they make.
+    List { account: String },
+    /// Remove every rule of a kind (forward, vacation, move) or all of them.
+    Clear { account: String, kind: Option<String> },
 }

@@ -365,6 +365,17 @@ impl Store {
         ))
     }
 
+    /// Sets a setting, replacing its value.
+    pub async fn setting_put(&self, name: &str, value: &str) -> Result<()> {
+        let (name, value) = (name.to_string(), value.to_string());
+        db_write!(self, |t, sql| sql::settings::put(
+            t,
+            &name,
+            &value,
+            crate::sqlite::now()
+        ))
+    }
+
     /// Removes a setting; true if it existed.
     pub async fn setting_delete(&self, name: &str) -> Result<bool> {
         let name = name.to_string();

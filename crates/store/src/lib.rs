@@ -32,7 +32,8 @@ pub use api::{
     AddressLookup, Alert, CollectedMark, CollectionAccount, CollectionUpdate, DeliveredEntry,
     DeliveryOutcome, Event, EventFilter, GcReport, LocalTarget, NewCollectionAccount, NewMessage,
     NewQueuedMessage, OutboxItem, OutboxResult, QueueItem, QueueListing, QueueRecipientInfo,
-    QueuedRecipient, RecipientResult, SessionInfo, StatDelta, StatValue, TraceStep, Webhook,
+    QueuedRecipient, RecipientResult, SessionInfo, SieveForDelivery, SieveScript, StatDelta,
+    StatValue, TraceStep, Webhook,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};

@@ -194,6 +194,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[("name", Text), ("value", Text), ("updated_at", Int)],
     ),
     (
+        "sieve_scripts",
+        &[
+            ("account_id", Int),
+            ("name", Text),
+            ("content", Text),
+            ("active", Bool),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "sieve_memory",
+        &[("account_id", Int), ("key", Text), ("expires_at", Int)],
+    ),
+    (
         "events",
         &[
             ("id", Int),

@@ -90,6 +90,7 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
          DROP TABLE stats; DROP TABLE live_sessions; DROP TABLE session_kills; \
          DROP TABLE alerts; DROP TABLE webhook_outbox; DROP TABLE webhooks; \
          ALTER TABLE queue_messages DROP COLUMN trace; \
+         DROP TABLE sieve_scripts; DROP TABLE sieve_memory; \
          DELETE FROM schema_migrations WHERE version >= 2;",
     )
     .unwrap();

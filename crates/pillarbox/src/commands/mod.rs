@@ -9,6 +9,7 @@ mod monitor;
 mod queue;
 pub mod sendmail;
 mod serve;
+mod sieve;
 mod store;
 mod test_connection;
 
@@ -53,6 +54,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             let store = open_store(&config, Role::Tool)?;
             queue::run(command, &store).await
+        }
+        Command::Sieve { command } => {
+            sieve::run(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Rules { command } => {
+            sieve::rules(command, &tool_directory(cli.config.as_deref())?).await
         }
         Command::Alias { command } => {
             alias::run(command, &tool_directory(cli.config.as_deref())?).await

@@ -238,6 +238,7 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
         match o {
             RecipientOutcome::Unknown => failed.push(format!("{r}: no such user")),
             RecipientOutcome::OverQuota => failed.push(format!("{r}: mailbox full")),
+            RecipientOutcome::Rejected(reason) => failed.push(format!("{r}: refused: {reason}")),
             _ => {}
         }
     }

@@ -135,9 +135,11 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     }
     let ctx = ServiceContext::new(
         served,
-        DeliveryPipeline::new(directory).with_unsigned_on_key_error(
-            config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
-        ),
+        DeliveryPipeline::new(directory)
+            .with_unsigned_on_key_error(
+                config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
+            )
+            .with_hostname(&config.server.hostname),
         tls.clone(),
         accept,
         monitoring.certificate_not_after.clone(),

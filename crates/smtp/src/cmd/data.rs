@@ -327,7 +327,13 @@ async fn deliver(s: &Session, helo: &Helo, tx: &Transaction, spool: Spool) -> Re
     };
     let accepted = outcomes.iter().filter(|o| o.accepted()).count();
     if accepted == 0 {
-        return if outcomes.contains(&RecipientOutcome::OverQuota) {
+        let rejected = outcomes.iter().find_map(|o| match o {
+            RecipientOutcome::Rejected(reason) => Some(reason),
+            _ => None,
+        });
+        return if let Some(reason) = rejected {
+            catalogue::sieve_rejected(reason)
+        } else if outcomes.contains(&RecipientOutcome::OverQuota) {
             catalogue::mailbox_full()
         } else {
             catalogue::no_such_user()
@@ -381,6 +387,7 @@ async fn notify_failed(s: &Session, tx: &Transaction, raw: &[u8], outcomes: &[Re
         let reply = match o {
             RecipientOutcome::OverQuota => catalogue::mailbox_full(),
             RecipientOutcome::Unknown => catalogue::no_such_user(),
+            RecipientOutcome::Rejected(reason) => catalogue::sieve_rejected(reason),
             _ => continue,
         };
         tracing::warn!(id = %tx.id, rcpt = %r.address, outcome = ?o, "recipient failed after DATA");

@@ -233,6 +233,22 @@ pub mod catalogue {
     pub fn relay_denied() -> Reply {
         Reply::new(554, Some((5, 7, 1)), "Relay access denied")
     }
+    /// A Sieve script refused the message (RFC 5429 §2.1): its reason, on one
+    /// line, printable ASCII (anything else replaced).
+    pub fn sieve_rejected(reason: &str) -> Reply {
+        let text: String = reason
+            .chars()
+            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' })
+            .take(400)
+            .collect();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = if text.is_empty() {
+            "Message refused by the recipient's filter".to_string()
+        } else {
+            text
+        };
+        Reply::new(550, Some((5, 7, 1)), text)
+    }
     pub fn mailbox_full() -> Reply {
         Reply::new(552, Some((5, 2, 2)), "Mailbox full")
     }

@@ -11,6 +11,7 @@ mod mailbox;
 mod maintenance;
 pub(crate) mod monitor;
 mod queue;
+mod sieve;
 
 pub use collect::{CollectedMark, CollectionAccount, CollectionUpdate, NewCollectionAccount};
 pub use directory::AddressLookup;
@@ -20,6 +21,7 @@ pub use monitor::{
     Alert, Event, EventFilter, OutboxItem, OutboxResult, SessionInfo, StatDelta, StatValue,
     TraceStep, Webhook,
 };
+pub use sieve::{SieveForDelivery, SieveScript};
 pub use queue::{
     NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
 };

@@ -13,7 +13,7 @@ use super::Tx;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// Key of the advisory lock held while migrating ("PBXMIGR" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0050_4258_4d49_4752;
@@ -353,6 +353,28 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE status = 'pending';
 "#;
+
+/// Sieve scripts and what they remember (twin of the embedded engine's V5).
+const V5: &str = r#"
+CREATE TABLE sieve_scripts (
+    account_id  BIGINT NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    active      BOOLEAN NOT NULL DEFAULT FALSE,
+    updated_at  BIGINT NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts (account_id) WHERE active;
+
+CREATE TABLE sieve_memory (
+    account_id  BIGINT NOT NULL,
+    key         TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+CREATE INDEX sieve_memory_expiry ON sieve_memory (expires_at);
+"#;
+
 
 /// Brings the database to the newest schema version.
 pub(crate) fn run(t: &mut Tx<'_>) -> Result<()> {

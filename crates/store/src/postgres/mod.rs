@@ -31,6 +31,7 @@ pub(crate) mod nodes;
 pub(crate) mod pop3;
 pub(crate) mod queue;
 pub(crate) mod settings;
+pub(crate) mod sieve;
 mod tls;
 
 pub(crate) use db::{Db, PgOptions, Tx, redact};

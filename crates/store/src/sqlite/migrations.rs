@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 const V1: &str = r#"
 -- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
@@ -336,6 +336,29 @@ CREATE TABLE webhook_outbox (
     lease_owner TEXT
 );
 CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE status = 'pending';
+"#;
+
+/// Sieve: each account's scripts (at most one active, RFC 5804 §1.2) and what its
+/// scripts must remember between deliveries — whom vacation answered (RFC 5230 §4.2)
+/// and the ids `duplicate` saw (RFC 7352) — each with its expiry.
+const V5: &str = r#"
+CREATE TABLE sieve_scripts (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts (account_id) WHERE active = 1;
+
+CREATE TABLE sieve_memory (
+    account_id  INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+) WITHOUT ROWID;
+CREATE INDEX sieve_memory_expiry ON sieve_memory (expires_at);
 "#;
 
 /// Brings the database to the newest schema version.

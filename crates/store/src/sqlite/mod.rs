@@ -21,6 +21,7 @@ pub(crate) mod pop3;
 pub(crate) mod queue;
 mod readers;
 pub(crate) mod settings;
+pub(crate) mod sieve;
 mod writer;
 
 use std::path::Path;
