@@ -53,6 +53,8 @@ pub struct Config {
     pub imap: ImapSection,
     /// POP3 settings.
     pub pop3: Pop3Section,
+    /// ManageSieve settings.
+    pub managesieve: ManageSieveSection,
     /// Outbound queue settings.
     pub queue: QueueSection,
     /// Storage settings.

@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use pillarbox_config::Config;
 use pillarbox_delivery::DeliveryPipeline;
 use pillarbox_imap::{ImapService, ImapSettings};
+use pillarbox_managesieve::{ManageSieveService, ManageSieveSettings};
 use pillarbox_net::{AcceptContext, Connection, ListenerSpec, ServerTls, TlsMode};
 use pillarbox_pop3::{Pop3Service, Pop3Settings};
 use pillarbox_smtp::{ListenerKind, SmtpService, SmtpSettings};
@@ -28,6 +29,8 @@ pub struct ServiceContext {
     pub web: WebService,
     /// Prometheus metrics, on the metrics listener.
     pub metrics: MetricsService,
+    /// ManageSieve, on the managesieve listener.
+    pub managesieve: ManageSieveService,
     /// The MX's SPF, DKIM and DMARC checks (`[mail_auth]`), shared by SMTP listeners.
     pub checks: Option<std::sync::Arc<pillarbox_smtp::auth_checks::InboundChecks>>,
 }
@@ -63,6 +66,18 @@ impl ServiceContext {
                 imap: config.imap.clone(),
                 trusted: config.network.trusted.clone(),
                 tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
+            },
+            directory.clone(),
+            Some(tls.clone()),
+        );
+        let managesieve = ManageSieveService::new(
+            ManageSieveSettings {
+                trusted: config.network.trusted.clone(),
+                tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
+                max_scripts: config.managesieve.max_scripts,
+                max_script_size: usize::try_from(config.managesieve.max_script_size.0)
+                    .unwrap_or(usize::MAX),
+                idle_timeout: config.managesieve.idle_timeout.0,
             },
             directory.clone(),
             Some(tls.clone()),
@@ -105,6 +120,7 @@ impl ServiceContext {
             imap,
             web,
             metrics,
+            managesieve,
             checks,
         }
     }
@@ -150,6 +166,12 @@ pub fn start(service: &'static str, listener: TcpListener, ctx: &ServiceContext)
             accept(listener, ctx, spec(HTTP_REFUSAL), ctx.web.clone());
         }
         "metrics" => accept(listener, ctx, spec(HTTP_REFUSAL), ctx.metrics.clone()),
+        "managesieve" => accept(
+            listener,
+            ctx,
+            spec(pillarbox_managesieve::REFUSAL),
+            ctx.managesieve.clone(),
+        ),
         other => bail!("unknown service {other}"),
     }
     Ok(())
@@ -192,6 +214,12 @@ impl Session for ImapService {
     }
 }
 
+impl Session for ManageSieveService {
+    fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
+        self.handle(conn)
+    }
+}
+
 impl Session for MetricsService {
     fn run(&self, conn: Connection) -> impl Future<Output = ()> + Send {
         self.handle(conn)
@@ -212,6 +240,7 @@ fn protocol_of(service: &str) -> Option<&'static str> {
         "imap" | "imaps" => Some("imap"),
         "pop3" | "pop3s" => Some("pop3"),
         "http" | "https" => Some("http"),
+        "managesieve" => Some("managesieve"),
         _ => None,
     }
 }

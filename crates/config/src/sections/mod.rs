@@ -86,6 +86,9 @@ pub struct ListenSection {
     /// Prometheus metrics (`/metrics`), plain HTTP; keep it on a private address.
     #[serde(deserialize_with = "socket_addrs")]
     pub metrics: Vec<SocketAddr>,
+    /// ManageSieve (RFC 5804, port 4190), STARTTLS offered.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub managesieve: Vec<SocketAddr>,
 }
 
 fn local(port: u16) -> Vec<SocketAddr> {
@@ -105,6 +108,7 @@ impl Default for ListenSection {
             http: local(8080),
             https: Vec::new(),
             metrics: local(9480),
+            managesieve: local(4190),
         }
     }
 }

@@ -108,3 +108,25 @@ impl Default for Pop3Section {
         }
     }
 }
+
+/// `[managesieve]`: the ManageSieve server (RFC 5804) on the `managesieve` listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManageSieveSection {
+    /// Scripts one account may keep.
+    pub max_scripts: usize,
+    /// Largest script accepted, in bytes.
+    pub max_script_size: crate::types::ByteSize,
+    /// A session idle this long is closed.
+    pub idle_timeout: crate::types::Seconds,
+}
+
+impl Default for ManageSieveSection {
+    fn default() -> Self {
+        ManageSieveSection {
+            max_scripts: 20,
+            max_script_size: crate::types::ByteSize(64 * 1024),
+            idle_timeout: crate::types::Seconds(std::time::Duration::from_secs(30 * 60)),
+        }
+    }
+}

@@ -75,6 +75,7 @@ fn listener_table(l: &mut ListenSection) -> Vec<(&'static str, &mut Vec<SocketAd
         ("http", &mut l.http),
         ("https", &mut l.https),
         ("metrics", &mut l.metrics),
+        ("managesieve", &mut l.managesieve),
     ]
 }
 

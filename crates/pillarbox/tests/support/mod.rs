@@ -73,6 +73,7 @@ pub fn listen_any(ip: &str) -> String {
         "pop3s",
         "http",
         "metrics",
+        "managesieve",
     ] {
         s.push_str(&format!("{svc} = [\"{ip}:0\"]\n"));
     }
