@@ -11,7 +11,27 @@ pub struct Script {
     pub(crate) extensions: Vec<crate::Extension>,
     pub(crate) name: Option<String>,
     pub(crate) options: crate::Options,
+    /// Regular expressions built by runs of this script, kept for the next runs (a
+    /// key without variables is the same every time; building one costs more than
+    /// the rest of a typical run).
+    pub(crate) regexes: RegexCache,
 }
+
+/// Compiled `:regex` keys shared by every run of one script (clones of a [`Script`]
+/// share it), keyed by pattern and case-insensitivity, bounded.
+#[derive(Clone, Default)]
+pub(crate) struct RegexCache(
+    pub(crate) std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, bool), regex::Regex>>>,
+);
+
+impl std::fmt::Debug for RegexCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegexCache")
+    }
+}
+
+/// Patterns a script keeps compiled at most.
+pub(crate) const REGEX_CACHE_MAX: usize = 64;
 
 impl Script {
     /// The extensions the script requires, in the order of its `require` commands.

@@ -62,6 +62,7 @@ pub(crate) fn check(
         extensions: checker.required,
         name,
         options: crate::Options::default(),
+        regexes: Default::default(),
     })
 }
 

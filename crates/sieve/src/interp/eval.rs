@@ -455,8 +455,26 @@ impl Run<'_, '_> {
                 format!("the script built more than {max} different regular expressions"),
             ));
         }
-        let regex = matching::build_regex(key, spec.comparator, self.options.limits.max_regex_size)
-            .map_err(|m| RuntimeError::new(line, m))?;
+        let shared = self
+            .shared_regexes
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&cache_key).cloned());
+        let regex = match shared {
+            Some(r) => r,
+            None => {
+                let r =
+                    matching::build_regex(key, spec.comparator, self.options.limits.max_regex_size)
+                        .map_err(|m| RuntimeError::new(line, m))?;
+                if let Ok(mut m) = self.shared_regexes.0.lock()
+                    && m.len() < crate::script::REGEX_CACHE_MAX
+                {
+                    m.insert(cache_key.clone(), r.clone());
+                }
+                r
+            }
+        };
         self.regexes.insert(cache_key, regex.clone());
         Ok(regex)
     }

@@ -62,6 +62,8 @@ pub(crate) struct Run<'i, 'h> {
     compiled: HashMap<(IncludeLocation, String), Rc<Script>>,
     duplicates: Vec<DuplicateRecord>,
     regexes: HashMap<(String, bool), Regex>,
+    /// The script's regexes kept across runs.
+    shared_regexes: crate::script::RegexCache,
     redirects: usize,
     reject_line: Option<u32>,
     vacation_line: Option<u32>,
@@ -95,6 +97,7 @@ pub(crate) fn run(
         compiled: HashMap::new(),
         duplicates: Vec::new(),
         regexes: HashMap::new(),
+        shared_regexes: script.regexes.clone(),
         redirects: 0,
         reject_line: None,
         vacation_line: None,
