@@ -55,6 +55,8 @@ pub struct Config {
     pub pop3: Pop3Section,
     /// ManageSieve settings.
     pub managesieve: ManageSieveSection,
+    /// Sieve filtering at delivery.
+    pub sieve: SieveSection,
     /// Outbound queue settings.
     pub queue: QueueSection,
     /// Storage settings.

@@ -128,6 +128,8 @@ pub struct DeliveryPipeline {
     scripts: sieve::ScriptCache,
     /// This server's name (Message-IDs of vacation replies and notifications).
     hostname: String,
+    /// Run Sieve scripts (`[sieve] enabled`).
+    sieve: bool,
 }
 
 impl DeliveryPipeline {
@@ -139,7 +141,14 @@ impl DeliveryPipeline {
             unsigned_on_key_error: false,
             scripts: sieve::ScriptCache::default(),
             hostname: "localhost".to_string(),
+            sieve: true,
         }
+    }
+
+    /// Whether Sieve scripts run at delivery (on by default).
+    pub fn with_sieve(mut self, enabled: bool) -> DeliveryPipeline {
+        self.sieve = enabled;
+        self
     }
 
     /// This server's host name, for the Message-IDs of the mail Sieve sends.
@@ -290,12 +299,14 @@ impl DeliveryPipeline {
         let mut edited: Vec<(usize, sieve::FiledCopy)> = Vec::new();
         let mut status: Vec<Status> = Vec::with_capacity(targets.len());
         for (i, (t, d)) in targets.iter().zip(&decisions).enumerate() {
-            status.push(match (&d.reject, d.copies.is_empty(), d.redirects.is_empty()) {
-                (Some(reason), true, true) => Status::Rejected(reason.clone()),
-                (_, true, false) => Status::Redirected,
-                (_, true, true) => Status::Discarded,
-                _ => Status::Refused,
-            });
+            status.push(
+                match (&d.reject, d.copies.is_empty(), d.redirects.is_empty()) {
+                    (Some(reason), true, true) => Status::Rejected(reason.clone()),
+                    (_, true, false) => Status::Redirected,
+                    (_, true, true) => Status::Discarded,
+                    _ => Status::Refused,
+                },
+            );
             for c in &d.copies {
                 let mailbox = c.mailbox.clone().or_else(|| envelope.mailbox.clone());
                 if c.create
@@ -383,11 +394,10 @@ impl DeliveryPipeline {
             .monitor()
             .observe("store.deliver", started.elapsed());
 
-        let mut results: Vec<(Owner, Result<pillarbox_store::DeliveredEntry, StoreError>)> =
-            owners
-                .into_iter()
-                .zip(std::mem::take(&mut stored.local))
-                .collect();
+        let mut results: Vec<(Owner, Result<pillarbox_store::DeliveredEntry, StoreError>)> = owners
+            .into_iter()
+            .zip(std::mem::take(&mut stored.local))
+            .collect();
         // Copies `editheader` changed are other messages: stored after the original,
         // each in its own transaction.
         for (i, copy) in edited {
@@ -413,8 +423,16 @@ impl DeliveryPipeline {
                 _ => {}
             }
         }
-        self.record(&trace, envelope, &parsed.envelope, &results, &stored, raw.len());
-        self.after_filter(&targets, decisions, &status, &trace).await;
+        self.record(
+            &trace,
+            envelope,
+            &parsed.envelope,
+            &results,
+            &stored,
+            raw.len(),
+        );
+        self.after_filter(&targets, decisions, &status, &trace)
+            .await;
 
         let outcomes = plans
             .into_iter()
@@ -475,6 +493,9 @@ impl DeliveryPipeline {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
+        if !self.sieve {
+            return Ok(keep());
+        }
         let store = self.directory.store();
         let found = store
             .sieve_for_delivery(targets.iter().map(|t| t.account).collect())
@@ -523,7 +544,9 @@ impl DeliveryPipeline {
             enforce_quota,
         };
         let mut out = store.deliver(message, vec![target], None).await?;
-        out.local.pop().unwrap_or(Err(StoreError::NotFound("message")))
+        out.local
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound("message")))
     }
 
     /// Once the message is stored: remembers what the scripts asked to, sends their
@@ -569,7 +592,10 @@ impl DeliveryPipeline {
                 }
                 let key = sieve::vacation_key(&v.handle, &v.recipient);
                 if v.period > 0 {
-                    match store.sieve_memory_has(t.account, vec![key.clone()], now).await {
+                    match store
+                        .sieve_memory_has(t.account, vec![key.clone()], now)
+                        .await
+                    {
                         Ok(seen) if !seen.is_empty() => continue,
                         Ok(_) => {}
                         Err(e) => {

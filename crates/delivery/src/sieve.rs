@@ -341,7 +341,11 @@ fn combine(outcomes: Vec<(String, pillarbox_sieve::Outcome)>, now: i64) -> Decis
                     address, message, ..
                 } => {
                     d.summary.push(format!("{label}: redirect to {address}"));
-                    if !d.redirects.iter().any(|(a, _)| a.eq_ignore_ascii_case(&address)) {
+                    if !d
+                        .redirects
+                        .iter()
+                        .any(|(a, _)| a.eq_ignore_ascii_case(&address))
+                    {
                         d.redirects.push((address, message));
                     }
                 }
@@ -351,7 +355,8 @@ fn combine(outcomes: Vec<(String, pillarbox_sieve::Outcome)>, now: i64) -> Decis
                 }
                 Action::Discard => d.summary.push(format!("{label}: discard")),
                 Action::Vacation(v) => {
-                    d.summary.push(format!("{label}: vacation to {}", v.recipient));
+                    d.summary
+                        .push(format!("{label}: vacation to {}", v.recipient));
                     d.vacations.push(*v);
                 }
                 Action::Notify(n) => {
@@ -424,7 +429,8 @@ fn split_flags(given: &[String]) -> (u32, String) {
             "\\draft" => bits |= flags::DRAFT,
             _ if !f.starts_with('\\')
                 && !f.is_empty()
-                && f.bytes().all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b)) =>
+                && f.bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b)) =>
             {
                 if !keywords.iter().any(|k| k.eq_ignore_ascii_case(f)) {
                     keywords.push(f);
@@ -550,8 +556,8 @@ fn crlf(s: &str) -> String {
 }
 
 fn rfc5322_date(now: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(now)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let fmt = time::macros::format_description!(
         "[weekday repr:short], [day padding:none] [month repr:short] [year] [hour]:[minute]:[second] +0000"
     );

@@ -145,7 +145,10 @@ pub fn parse(
 
 fn incomplete<T>(buf: &[u8], max_line: usize) -> Result<T, ParseError> {
     // Without a literal in flight, a line longer than the limit will not end well.
-    let line_len = buf.iter().rposition(|&b| b == b'\n').map_or(buf.len(), |p| buf.len() - p);
+    let line_len = buf
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(buf.len(), |p| buf.len() - p);
     if line_len > max_line {
         return Err(ParseError::TooLarge);
     }
@@ -199,8 +202,7 @@ fn quoted(buf: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), ParseError> {
 /// literal (`{n}` CRLF octets).
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     let plain = s.len() <= 1024
-        && s
-            .iter()
+        && s.iter()
             .all(|&b| b != b'\r' && b != b'\n' && b != 0 && b != b'"' && b != b'\\');
     if plain {
         out.push(b'"');
@@ -242,7 +244,10 @@ mod tests {
         assert_eq!(c.name, "PUTSCRIPT");
         assert_eq!(
             c.args,
-            vec![Arg::Str(b"a b".to_vec()), Arg::Str(b"keep;\r\nstop;".to_vec())]
+            vec![
+                Arg::Str(b"a b".to_vec()),
+                Arg::Str(b"keep;\r\nstop;".to_vec())
+            ]
         );
         assert_eq!(used, 33);
         let (c, _) = one(b"HAVESPACE \"x\" 1234\r\n").unwrap();
@@ -253,7 +258,10 @@ mod tests {
 
     #[test]
     fn waits_for_the_rest() {
-        assert_eq!(one(b"PUTSCRIPT \"a\" {10+}\r\nkeep"), Err(ParseError::Incomplete));
+        assert_eq!(
+            one(b"PUTSCRIPT \"a\" {10+}\r\nkeep"),
+            Err(ParseError::Incomplete)
+        );
         assert_eq!(one(b"LISTSCRIPTS"), Err(ParseError::Incomplete));
         assert_eq!(one(b"GETSCRIPT \"ab"), Err(ParseError::Incomplete));
     }

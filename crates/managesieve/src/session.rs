@@ -60,7 +60,12 @@ impl Session {
 
     pub(crate) async fn run(mut self) {
         self.capabilities();
-        write_response(&mut self.out, "OK", None, Some("Pillarbox ManageSieve ready"));
+        write_response(
+            &mut self.out,
+            "OK",
+            None,
+            Some("Pillarbox ManageSieve ready"),
+        );
         loop {
             if self.flush().await.is_err() {
                 return;
@@ -293,7 +298,10 @@ impl Session {
             [Arg::Str(m)] => (m.clone(), None),
             [Arg::Str(m), Arg::Str(i)] => (m.clone(), Some(i.clone())),
             _ => {
-                self.no(None, "AUTHENTICATE takes a mechanism and an optional response");
+                self.no(
+                    None,
+                    "AUTHENTICATE takes a mechanism and an optional response",
+                );
                 return Next::Continue;
             }
         };
@@ -514,8 +522,7 @@ impl Session {
                 }
             }
             ("RENAMESCRIPT", [Arg::Str(old), Arg::Str(new)]) => {
-                let (Some(old), Some(new)) = (self.script_name(old), self.script_name(new))
-                else {
+                let (Some(old), Some(new)) = (self.script_name(old), self.script_name(new)) else {
                     return Ok(());
                 };
                 match store.sieve_rename(account.id, &old, &new).await {
@@ -540,9 +547,9 @@ impl Session {
         let ok = std::str::from_utf8(raw).ok().filter(|s| {
             !s.is_empty()
                 && s.chars().count() <= 128
-                && !s.chars().any(|c| {
-                    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-                })
+                && !s
+                    .chars()
+                    .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
         });
         match ok {
             Some(s) => Some(s.to_string()),

@@ -77,7 +77,6 @@ kinds! {
     ScannerVerdict => "scanner.verdict", Notice;
     SessionKilled => "session.killed", Notice;
     SieveFailed => "sieve.failed", Warning;
-    SieveAction => "sieve.action", Info;
     AlertRaised => "alert.raised", Warning;
     AlertCleared => "alert.cleared", Info;
     WebhookFailed => "webhook.failed", Warning;

@@ -682,7 +682,10 @@ pub enum SieveCommand {
     /// Print a script.
     Show { account: String, name: String },
     /// Make NAME the active script; without NAME, no script is active.
-    Activate { account: String, name: Option<String> },
+    Activate {
+        account: String,
+        name: Option<String>,
+    },
     /// Rename a script.
     Rename {
         account: String,
@@ -749,5 +752,8 @@ pub enum RulesCommand {
     /// Show the rules and the script they make.
     List { account: String },
     /// Remove every rule of a kind (forward, vacation, move) or all of them.
-    Clear { account: String, kind: Option<String> },
+    Clear {
+        account: String,
+        kind: Option<String>,
+    },
 }

@@ -601,3 +601,52 @@ fn a_server_speaking_only_tls_1_0_is_collected_once_allowed() {
     );
     assert_eq!(unique_ids(&l.folder("INBOX")).len(), 10);
 }
+
+/// Collected mail goes through the owner's Sieve script like mail from SMTP: messages
+/// filed, discarded and refused by it are all collected once and never again.
+#[test]
+fn collected_mail_is_filtered_by_the_owners_sieve_script() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 30);
+    let l = Local::new("");
+    let script = l.dir.path().join("filter.sieve");
+    std::fs::write(
+        &script,
+        "require [\"fileinto\", \"reject\", \"mailbox\"];\n\
+         if header :matches \"subject\" \"message 1?\" { fileinto :create \"Teens\"; stop; }\n\
+         if header :is \"subject\" \"message 2\" { discard; stop; }\n\
+         if header :is \"subject\" \"message 3\" { reject \"not wanted\"; stop; }\n",
+    )
+    .unwrap();
+    ok(l.cli(
+        &[
+            "sieve",
+            "put",
+            "alice@example.test",
+            "main",
+            script.to_str().unwrap(),
+            "--activate",
+        ],
+        None,
+    ));
+    l.add(
+        "pop",
+        &[
+            "--protocol",
+            "pop3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port(dc.pop3),
+            "--tls",
+            "none",
+        ],
+    );
+    let out = l.run("pop");
+    assert!(out.contains("30 collected"), "{out}");
+    // message 10..19 filed; 2 discarded, 3 refused; the other 18 in the INBOX.
+    assert_eq!(l.folder("Teens").len(), 10);
+    assert_eq!(l.folder("INBOX").len(), 18);
+    let out = l.run("pop");
+    assert!(out.contains(" 0 collected"), "{out}");
+}

@@ -68,7 +68,11 @@ c.quit()
         .args(["-c", &script])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn imap_subjects(s: &TestServer, mailbox: &str) -> String {
@@ -108,7 +112,10 @@ fn sieve_connect_uploads_and_activates_over_starttls_and_the_script_files_mail()
     )
     .unwrap();
     let local = script.to_str().unwrap();
-    let (ok, out) = sieve_connect(&s, &["--upload", "--localsieve", local, "--remotesieve", "main"]);
+    let (ok, out) = sieve_connect(
+        &s,
+        &["--upload", "--localsieve", local, "--remotesieve", "main"],
+    );
     assert!(ok, "{out}");
     let (ok, out) = sieve_connect(&s, &["--activate", "--remotesieve", "main"]);
     assert!(ok, "{out}");
@@ -121,7 +128,10 @@ fn sieve_connect_uploads_and_activates_over_starttls_and_the_script_files_mail()
 
     // A script that does not compile is refused by the server, with where and why.
     std::fs::write(&script, "if true {\n  fileinto \"x\";\n}\n").unwrap();
-    let (ok, out) = sieve_connect(&s, &["--upload", "--localsieve", local, "--remotesieve", "bad"]);
+    let (ok, out) = sieve_connect(
+        &s,
+        &["--upload", "--localsieve", local, "--remotesieve", "bad"],
+    );
     assert!(!ok, "{out}");
     assert!(out.contains("line 2"), "{out}");
 }
@@ -204,14 +214,23 @@ fn garbage_gets_no_and_the_session_goes_on() {
     let mut r = BufReader::new(stream);
     let greeting = response(&mut r);
     assert!(greeting.contains("\"STARTTLS\""), "{greeting}");
-    assert!(greeting.contains("\"SASL\" \"\""), "no plaintext SASL before TLS: {greeting}");
-    assert!(greeting.ends_with("OK \"Pillarbox ManageSieve ready\"\r\n"), "{greeting}");
+    assert!(
+        greeting.contains("\"SASL\" \"\""),
+        "no plaintext SASL before TLS: {greeting}"
+    );
+    assert!(
+        greeting.ends_with("OK \"Pillarbox ManageSieve ready\"\r\n"),
+        "{greeting}"
+    );
 
     for (input, expect) in [
         (&b"\"unterminated\r\n"[..], "NO"),
         (b"GETSCRIPT \"a\\q\"\r\n", "NO"),
         (b"LISTSCRIPTS\r\n", "NO \"Authenticate first\""),
-        (b"AUTHENTICATE \"PLAIN\" \"AGJvYkBleGFtcGxlLnRlc3QAcHc=\"\r\n", "NO (ENCRYPT-NEEDED)"),
+        (
+            b"AUTHENTICATE \"PLAIN\" \"AGJvYkBleGFtcGxlLnRlc3QAcHc=\"\r\n",
+            "NO (ENCRYPT-NEEDED)",
+        ),
         (b"FROBNICATE\r\n", "NO"),
         (b"\xff\xfe\r\n", "NO"),
         (b"NOOP \"t1\"\r\n", "OK (TAG \"t1\")"),

@@ -174,7 +174,13 @@ fn a_script_files_flags_rejects_redirects_and_answers_once() {
 
     // fileinto :create with a flag: an IMAP client finds it there, flagged.
     assert_eq!(
-        send(&s, "alice@remote.test", &["bob@example.test"], "invoice 42", ""),
+        send(
+            &s,
+            "alice@remote.test",
+            &["bob@example.test"],
+            "invoice 42",
+            ""
+        ),
         "250"
     );
     let invoices = imap_list(&s, "bob@example.test", "Invoices");
@@ -184,13 +190,25 @@ fn a_script_files_flags_rejects_redirects_and_answers_once() {
     assert!(subjects(&s, "bob@example.test", "INBOX").is_empty());
 
     // reject: refused at SMTP time with the script's reason.
-    let reply = send(&s, "alice@remote.test", &["bob@example.test"], "unwanted", "");
+    let reply = send(
+        &s,
+        "alice@remote.test",
+        &["bob@example.test"],
+        "unwanted",
+        "",
+    );
     assert!(reply.starts_with("550"), "{reply}");
     assert!(reply.contains("We do not take this here"), "{reply}");
 
     // redirect: out through the queue to the peer, nothing kept.
     assert_eq!(
-        send(&s, "alice@remote.test", &["bob@example.test"], "elsewhere", ""),
+        send(
+            &s,
+            "alice@remote.test",
+            &["bob@example.test"],
+            "elsewhere",
+            ""
+        ),
         "250"
     );
     let got = peer.wait_for(1, Duration::from_secs(20));
@@ -208,19 +226,39 @@ fn a_script_files_flags_rejects_redirects_and_answers_once() {
 
     // vacation: one reply to a sender within :days, none to a list.
     assert_eq!(
-        send(&s, "alice@remote.test", &["bob@example.test"], "hello 1", ""),
+        send(
+            &s,
+            "alice@remote.test",
+            &["bob@example.test"],
+            "hello 1",
+            ""
+        ),
         "250"
     );
     let got = peer.wait_for(2, Duration::from_secs(20));
     let reply = &got[1];
     assert_eq!(reply.from, "<>", "a vacation reply has the null sender");
     assert_eq!(reply.rcpts, vec!["alice@remote.test".to_string()]);
-    assert!(reply.data.contains("Auto-Submitted: auto-replied"), "{}", reply.data);
+    assert!(
+        reply.data.contains("Auto-Submitted: auto-replied"),
+        "{}",
+        reply.data
+    );
     assert!(reply.data.contains("Subject: Away"), "{}", reply.data);
-    assert!(reply.data.contains("In-Reply-To: <hello-1@client.test>"), "{}", reply.data);
+    assert!(
+        reply.data.contains("In-Reply-To: <hello-1@client.test>"),
+        "{}",
+        reply.data
+    );
     assert!(reply.data.contains("I am away until Monday."));
     assert_eq!(
-        send(&s, "alice@remote.test", &["bob@example.test"], "hello 2", ""),
+        send(
+            &s,
+            "alice@remote.test",
+            &["bob@example.test"],
+            "hello 2",
+            ""
+        ),
         "250"
     );
     assert_eq!(
@@ -236,19 +274,33 @@ fn a_script_files_flags_rejects_redirects_and_answers_once() {
     // A marker message after them: once it is through the queue, the two above
     // would have been too.
     assert_eq!(
-        send(&s, "alice@remote.test", &["bob@example.test"], "elsewhere 2", ""),
+        send(
+            &s,
+            "alice@remote.test",
+            &["bob@example.test"],
+            "elsewhere 2",
+            ""
+        ),
         "250"
     );
     let got = peer.wait_for(3, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
     let got_after = peer.received();
-    assert_eq!(got_after.len(), 3, "{:?}", got_after.iter().map(|r| &r.rcpts).collect::<Vec<_>>());
+    assert_eq!(
+        got_after.len(),
+        3,
+        "{:?}",
+        got_after.iter().map(|r| &r.rcpts).collect::<Vec<_>>()
+    );
     assert_eq!(got[2].rcpts, vec!["bob.elsewhere@remote.test".to_string()]);
     let inbox = subjects(&s, "bob@example.test", "INBOX");
     assert_eq!(inbox, vec!["share", "hello 1", "hello 2", "hello list"]);
 
     // The trace says what the script did.
-    let trace = poll(|| ok(s.cli(&["trace", "bob@example.test", "--json"], None)), "fileinto");
+    let trace = poll(
+        || ok(s.cli(&["trace", "bob@example.test", "--json"], None)),
+        "fileinto",
+    );
     assert!(trace.contains("fileinto"), "{trace}");
 }
 
@@ -290,12 +342,27 @@ fn server_scripts_run_around_the_users_and_a_failing_script_keeps_the_mail() {
     assert!(listed.contains("sieve:before") && listed.contains("sieve:after:example.test"));
 
     assert_eq!(
-        send(&s, "a@remote.test", &["bob@example.test"], "[SPAM] cheap", ""),
+        send(
+            &s,
+            "a@remote.test",
+            &["bob@example.test"],
+            "[SPAM] cheap",
+            ""
+        ),
         "250"
     );
-    assert_eq!(subjects(&s, "bob@example.test", "Junk"), vec!["[SPAM] cheap"]);
     assert_eq!(
-        send(&s, "a@remote.test", &["bob@example.test"], "urgent call", ""),
+        subjects(&s, "bob@example.test", "Junk"),
+        vec!["[SPAM] cheap"]
+    );
+    assert_eq!(
+        send(
+            &s,
+            "a@remote.test",
+            &["bob@example.test"],
+            "urgent call",
+            ""
+        ),
         "250"
     );
     let inbox = imap_list(&s, "bob@example.test", "INBOX");
@@ -309,10 +376,19 @@ fn server_scripts_run_around_the_users_and_a_failing_script_keeps_the_mail() {
     }
     ok(put_script(&s, "carol@example.test", "many", &many));
     assert_eq!(
-        send(&s, "a@remote.test", &["carol@example.test"], "kept anyway", ""),
+        send(
+            &s,
+            "a@remote.test",
+            &["carol@example.test"],
+            "kept anyway",
+            ""
+        ),
         "250"
     );
-    assert_eq!(subjects(&s, "carol@example.test", "INBOX"), vec!["kept anyway"]);
+    assert_eq!(
+        subjects(&s, "carol@example.test", "INBOX"),
+        vec!["kept anyway"]
+    );
     let events = poll(
         || ok(s.cli(&["events", "--type", "sieve.failed"], None)),
         "carol@example.test",
@@ -327,29 +403,68 @@ fn simple_rules_make_a_script_a_sieve_editor_can_open() {
     let s = server(port);
     accounts(&s, &["bob"]);
     ok(s.cli(
-        &["rules", "move", "bob@example.test", "--from", "news@", "Newsletters"],
+        &[
+            "rules",
+            "move",
+            "bob@example.test",
+            "--from",
+            "news@",
+            "Newsletters",
+        ],
         None,
     ));
     let script = ok(s.cli(
-        &["rules", "forward", "bob@example.test", "fwd@remote.test", "--keep"],
+        &[
+            "rules",
+            "forward",
+            "bob@example.test",
+            "fwd@remote.test",
+            "--keep",
+        ],
         None,
     ));
-    assert!(script.contains("redirect :copy \"fwd@remote.test\";"), "{script}");
+    assert!(
+        script.contains("redirect :copy \"fwd@remote.test\";"),
+        "{script}"
+    );
     let err = fails(s.cli(
-        &["rules", "vacation", "bob@example.test", "--text", "x", "--start", "2026-13-01"],
+        &[
+            "rules",
+            "vacation",
+            "bob@example.test",
+            "--text",
+            "x",
+            "--start",
+            "2026-13-01",
+        ],
         None,
     ));
     assert!(err.contains("YYYY-MM-DD"), "{err}");
     let shown = ok(s.cli(&["sieve", "show", "bob@example.test", "rules"], None));
-    assert!(shown.contains("fileinto :create \"Newsletters\""), "{shown}");
+    assert!(
+        shown.contains("fileinto :create \"Newsletters\""),
+        "{shown}"
+    );
 
     assert_eq!(
         send(&s, "news@shop.test", &["bob@example.test"], "offers", ""),
         "250"
     );
-    assert_eq!(subjects(&s, "bob@example.test", "Newsletters"), vec!["offers"]);
+    assert_eq!(
+        subjects(&s, "bob@example.test", "Newsletters"),
+        vec!["offers"]
+    );
     let got = peer.wait_for(1, Duration::from_secs(20));
     assert_eq!(got[0].rcpts, vec!["fwd@remote.test".to_string()]);
+    // Mail from `sendmail` is filtered the same way.
+    ok(s.cli(
+        &["sendmail", "-t"],
+        Some("From: news@shop.test\nTo: bob@example.test\nSubject: via sendmail\n\nHi\n"),
+    ));
+    assert_eq!(
+        subjects(&s, "bob@example.test", "Newsletters"),
+        vec!["offers", "via sendmail"]
+    );
 
     ok(s.cli(&["rules", "clear", "bob@example.test", "forward"], None));
     let shown = ok(s.cli(&["sieve", "show", "bob@example.test", "rules"], None));

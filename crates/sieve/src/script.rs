@@ -20,9 +20,10 @@ pub struct Script {
 /// Compiled `:regex` keys shared by every run of one script (clones of a [`Script`]
 /// share it), keyed by pattern and case-insensitivity, bounded.
 #[derive(Clone, Default)]
-pub(crate) struct RegexCache(
-    pub(crate) std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, bool), regex::Regex>>>,
-);
+pub(crate) struct RegexCache(pub(crate) std::sync::Arc<std::sync::Mutex<RegexMap>>);
+
+/// Compiled regexes by (pattern, case-insensitive).
+pub(crate) type RegexMap = std::collections::HashMap<(String, bool), regex::Regex>;
 
 impl std::fmt::Debug for RegexCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -75,7 +75,10 @@ async fn delivery_reads_active_and_server_scripts(env: Env) {
     store.sieve_activate(a.id, Some("mine")).await.unwrap();
     store.sieve_put(b.id, "inactive", "keep;").await.unwrap();
     store.setting_put("sieve:before", "stop;").await.unwrap();
-    store.setting_put("sieve:after:example.test", "keep;").await.unwrap();
+    store
+        .setting_put("sieve:after:example.test", "keep;")
+        .await
+        .unwrap();
     store.setting_put("siever", "not a script").await.unwrap();
     let found = store.sieve_for_delivery(vec![a.id, b.id]).await.unwrap();
     assert_eq!(found.personal.len(), 1);

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use pillarbox_delivery::{DeliveryError, DeliveryPipeline, Envelope, Recipient};
+use pillarbox_delivery::{DeliveryError, DeliveryPipeline, Envelope, Recipient, RecipientOutcome};
 use pillarbox_directory::Resolution;
 use pillarbox_store::{CollectedMark, CollectionId, StoreError};
 use tokio::task::JoinSet;
@@ -188,7 +188,12 @@ async fn store_message(s: &DeliverySettings, key: String, raw: Vec<u8>) -> Deliv
         .deliver_collected(blob, &message, &envelope, mark)
         .await
     {
-        Ok(outcomes) if outcomes.iter().all(|o| o.accepted()) => {
+        // A message a Sieve script refused was handled too: it is not collected again.
+        Ok(outcomes)
+            if outcomes
+                .iter()
+                .all(|o| o.accepted() || matches!(o, RecipientOutcome::Rejected(_))) =>
+        {
             let domain = s.owner_address.rsplit_once('@').map(|(_, d)| d);
             monitor.count("collected", domain, 1);
             Delivered::Stored

@@ -130,3 +130,18 @@ impl Default for ManageSieveSection {
         }
     }
 }
+
+/// `[sieve]`: filtering at delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SieveSection {
+    /// Run the accounts' and the server-wide Sieve scripts on every delivery. Off:
+    /// scripts are kept (and ManageSieve still edits them) but none runs.
+    pub enabled: bool,
+}
+
+impl Default for SieveSection {
+    fn default() -> Self {
+        SieveSection { enabled: true }
+    }
+}

@@ -480,7 +480,9 @@ async fn run_now(
         _ => bail!("give an account name or --all"),
     };
     let runner = Runner {
-        pipeline: DeliveryPipeline::new(dir),
+        pipeline: DeliveryPipeline::new(dir)
+            .with_hostname(&config.server.hostname)
+            .with_sieve(config.sieve.enabled),
         hostname: config.server.hostname.clone(),
         limits: RunLimits::from_config(&config.collect),
         tokens: Arc::new(TokenCache::default()),

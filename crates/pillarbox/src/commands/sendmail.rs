@@ -216,7 +216,9 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
     ))
     .with_unsigned_on_key_error(
         config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
-    );
+    )
+    .with_hostname(&config.server.hostname)
+    .with_sieve(config.sieve.enabled);
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),

@@ -140,7 +140,8 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
             .with_unsigned_on_key_error(
                 config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
             )
-            .with_hostname(&config.server.hostname),
+            .with_hostname(&config.server.hostname)
+            .with_sieve(config.sieve.enabled),
         tls.clone(),
         accept,
         monitoring.certificate_not_after.clone(),

@@ -293,7 +293,8 @@ fn parse_rules(script: &str) -> Result<Rules> {
 
 fn check_date(d: &str) -> Result<()> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(d, &fmt).map_err(|_| anyhow!("{d:?} is not a date of the form YYYY-MM-DD"))?;
+    time::Date::parse(d, &fmt)
+        .map_err(|_| anyhow!("{d:?} is not a date of the form YYYY-MM-DD"))?;
     Ok(())
 }
 
@@ -361,7 +362,9 @@ fn generate(rules: &Rules) -> Result<String> {
         }
     }
     let mut script = format!("{RULES_MARK}{}\n", serde_json::to_string(rules)?);
-    script.push_str("# Written by `pillarbox rules`: the next `pillarbox rules` command rewrites it.\n");
+    script.push_str(
+        "# Written by `pillarbox rules`: the next `pillarbox rules` command rewrites it.\n",
+    );
     if !require.is_empty() {
         let list: Vec<String> = require.iter().map(|r| quoted(r)).collect();
         script.push_str(&format!("require [{}];\n", list.join(", ")));
@@ -402,7 +405,10 @@ mod tests {
 
     #[test]
     fn server_settings_are_named() {
-        assert_eq!(server_setting("before", None, None).unwrap(), "sieve:before");
+        assert_eq!(
+            server_setting("before", None, None).unwrap(),
+            "sieve:before"
+        );
         assert_eq!(
             server_setting("after", Some("Example.COM"), None).unwrap(),
             "sieve:after:example.com"

@@ -238,7 +238,13 @@ pub mod catalogue {
     pub fn sieve_rejected(reason: &str) -> Reply {
         let text: String = reason
             .chars()
-            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' })
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    ' '
+                }
+            })
             .take(400)
             .collect();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -21,7 +21,7 @@ pub use monitor::{
     Alert, Event, EventFilter, OutboxItem, OutboxResult, SessionInfo, StatDelta, StatValue,
     TraceStep, Webhook,
 };
-pub use sieve::{SieveForDelivery, SieveScript};
 pub use queue::{
     NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
 };
+pub use sieve::{SieveForDelivery, SieveScript};

@@ -98,7 +98,9 @@ impl Store {
         keys: Vec<String>,
         now: i64,
     ) -> Result<Vec<String>> {
-        db_read!(self, |c, sql| sql::sieve::memory_has(c, account, &keys, now))
+        db_read!(self, |c, sql| sql::sieve::memory_has(
+            c, account, &keys, now
+        ))
     }
 
     /// Remembers `(key, expires_at)` for the account, replacing earlier entries, and

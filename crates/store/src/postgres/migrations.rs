@@ -375,7 +375,6 @@ CREATE TABLE sieve_memory (
 CREATE INDEX sieve_memory_expiry ON sieve_memory (expires_at);
 "#;
 
-
 /// Brings the database to the newest schema version.
 pub(crate) fn run(t: &mut Tx<'_>) -> Result<()> {
     t.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;

@@ -76,7 +76,9 @@ pub(crate) fn rename(
     now: i64,
 ) -> Result<()> {
     if old != new && get(c, account, new)?.is_some() {
-        return Err(StoreError::Conflict(format!("a script named {new:?} exists")));
+        return Err(StoreError::Conflict(format!(
+            "a script named {new:?} exists"
+        )));
     }
     let n = c.execute(
         "UPDATE sieve_scripts SET name = $3, updated_at = $4 WHERE account_id = $1 AND name = $2",
@@ -149,14 +151,13 @@ pub(crate) fn memory_has(
     keys: &[String],
     now: i64,
 ) -> Result<Vec<String>> {
-    Ok(c
-        .query(
-            "SELECT key FROM sieve_memory WHERE account_id = $1 AND key = ANY($2) AND expires_at > $3",
-            &[&account.0, &keys, &now],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+    Ok(c.query(
+        "SELECT key FROM sieve_memory WHERE account_id = $1 AND key = ANY($2) AND expires_at > $3",
+        &[&account.0, &keys, &now],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
 }
 
 pub(crate) fn memory_put(
@@ -181,7 +182,13 @@ pub(crate) fn memory_put(
 
 /// Removes an account's scripts and memory (account deletion).
 pub(crate) fn delete_account(c: &mut Tx<'_>, account: AccountId) -> Result<()> {
-    c.execute("DELETE FROM sieve_scripts WHERE account_id = $1", &[&account.0])?;
-    c.execute("DELETE FROM sieve_memory WHERE account_id = $1", &[&account.0])?;
+    c.execute(
+        "DELETE FROM sieve_scripts WHERE account_id = $1",
+        &[&account.0],
+    )?;
+    c.execute(
+        "DELETE FROM sieve_memory WHERE account_id = $1",
+        &[&account.0],
+    )?;
     Ok(())
 }

@@ -196,7 +196,10 @@ pub(crate) fn deliver(
         return Err(StoreError::AlreadyCollected);
     }
     let mut outcome = super::delivery::deliver(c, m, local, queue)?;
-    if outcome.queued.is_none() && !outcome.local.iter().any(|r| r.is_ok()) {
+    // Nothing asked for (a Sieve script discarded or refused it): the key alone is
+    // recorded, so the message is not collected again.
+    let nothing_asked = local.is_empty() && queue.is_none();
+    if !nothing_asked && outcome.queued.is_none() && !outcome.local.iter().any(|r| r.is_ok()) {
         let first = outcome.local.drain(..).find_map(|r| r.err());
         return Err(first.unwrap_or(StoreError::NotFound("recipient")));
     }

@@ -80,7 +80,9 @@ pub(crate) fn rename(
     now: i64,
 ) -> Result<()> {
     if old != new && get(c, account, new)?.is_some() {
-        return Err(StoreError::Conflict(format!("a script named {new:?} exists")));
+        return Err(StoreError::Conflict(format!(
+            "a script named {new:?} exists"
+        )));
     }
     let n = c.execute(
         "UPDATE sieve_scripts SET name = ?3, updated_at = ?4 WHERE account_id = ?1 AND name = ?2",
@@ -167,7 +169,13 @@ pub(crate) fn memory_put(
 
 /// Removes an account's scripts and memory (account deletion).
 pub(crate) fn delete_account(c: &Connection, account: AccountId) -> Result<()> {
-    c.execute("DELETE FROM sieve_scripts WHERE account_id = ?1", [account.0])?;
-    c.execute("DELETE FROM sieve_memory WHERE account_id = ?1", [account.0])?;
+    c.execute(
+        "DELETE FROM sieve_scripts WHERE account_id = ?1",
+        [account.0],
+    )?;
+    c.execute(
+        "DELETE FROM sieve_memory WHERE account_id = ?1",
+        [account.0],
+    )?;
     Ok(())
 }
