@@ -18,10 +18,12 @@ pub mod dkim;
 pub mod dsn;
 mod sieve;
 
+use std::collections::HashMap;
+
 use pillarbox_directory::{Directory, Resolution};
 use pillarbox_store::{
     AccountId, CollectedMark, LocalTarget, NewMessage, NewQueuedMessage, QueuedRecipient,
-    StoreError, StoredBlob,
+    SieveForDelivery, SieveScript, StoreError, StoredBlob,
 };
 
 /// One envelope recipient with its DSN parameters (RFC 3461).
@@ -130,6 +132,12 @@ pub struct DeliveryPipeline {
     hostname: String,
     /// Run Sieve scripts (`[sieve] enabled`).
     sieve: bool,
+    /// Active scripts by account, with the generation they were read at.
+    personal: std::sync::Arc<std::sync::Mutex<HashMap<AccountId, (i64, SieveScript)>>>,
+    /// The server-wide scripts and when they were read.
+    server: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<(String, String)>)>>>,
+    /// How long the server-wide scripts are used before they are read again.
+    server_refresh: std::time::Duration,
 }
 
 impl DeliveryPipeline {
@@ -142,12 +150,17 @@ impl DeliveryPipeline {
             scripts: sieve::ScriptCache::default(),
             hostname: "localhost".to_string(),
             sieve: true,
+            personal: Default::default(),
+            server: Default::default(),
+            server_refresh: std::time::Duration::from_secs(10),
         }
     }
 
-    /// Whether Sieve scripts run at delivery (on by default).
-    pub fn with_sieve(mut self, enabled: bool) -> DeliveryPipeline {
+    /// Whether Sieve scripts run at delivery (on by default), and how long the
+    /// server-wide scripts are used before they are read again (`[sieve]`).
+    pub fn with_sieve(mut self, enabled: bool, refresh: std::time::Duration) -> DeliveryPipeline {
         self.sieve = enabled;
+        self.server_refresh = refresh;
         self
     }
 
@@ -275,6 +288,7 @@ impl DeliveryPipeline {
                                 account: a.id,
                                 address: a.address(),
                                 rcpt: r.clone(),
+                                generation: a.sieve_generation,
                             });
                         }
                     }
@@ -497,9 +511,7 @@ impl DeliveryPipeline {
             return Ok(keep());
         }
         let store = self.directory.store();
-        let found = store
-            .sieve_for_delivery(targets.iter().map(|t| t.account).collect())
-            .await?;
+        let found = self.scripts_of(targets).await?;
         if found.personal.is_empty() && found.server.is_empty() {
             return Ok(keep());
         }
@@ -517,6 +529,69 @@ impl DeliveryPipeline {
             out.push(sieve::decide(&cx, t.account, &t.address, &t.rcpt.address).await?);
         }
         Ok(out)
+    }
+
+    /// The scripts that apply to `targets`, from memory when it is current: an
+    /// account's active script is read again only when its generation changed, the
+    /// server-wide scripts once per `server_refresh`. An account without a script and
+    /// a server without server-wide scripts cost no read at all.
+    async fn scripts_of(&self, targets: &[Target]) -> Result<SieveForDelivery, StoreError> {
+        let now = std::time::Instant::now();
+        let server = self.server.lock().ok().and_then(|s| {
+            s.as_ref()
+                .filter(|(at, _)| now.duration_since(*at) < self.server_refresh)
+                .map(|(_, v)| v.clone())
+        });
+        let missing: Vec<AccountId> = {
+            let cache = self
+                .personal
+                .lock()
+                .map_err(|_| StoreError::NotFound("cache"))?;
+            targets
+                .iter()
+                .filter(|t| t.generation != 0)
+                .filter(|t| {
+                    cache
+                        .get(&t.account)
+                        .is_none_or(|(g, _)| *g != t.generation)
+                })
+                .map(|t| t.account)
+                .collect()
+        };
+        let server = match server {
+            Some(s) if missing.is_empty() => s,
+            _ => {
+                let fetched = self.directory.store().sieve_for_delivery(missing).await?;
+                if let Ok(mut cache) = self.personal.lock() {
+                    if cache.len() > 100_000 {
+                        cache.clear();
+                    }
+                    for (account, script) in fetched.personal {
+                        if let Some(t) = targets.iter().find(|t| t.account == account) {
+                            cache.insert(account, (t.generation, script));
+                        }
+                    }
+                }
+                if let Ok(mut s) = self.server.lock() {
+                    *s = Some((now, fetched.server.clone()));
+                }
+                fetched.server
+            }
+        };
+        let personal = match self.personal.lock() {
+            Ok(cache) => targets
+                .iter()
+                .filter(|t| t.generation != 0)
+                .filter_map(|t| {
+                    cache
+                        .get(&t.account)
+                        .filter(|(g, _)| *g == t.generation)
+                        .map(|(_, s)| (t.account, s.clone()))
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Ok(SieveForDelivery { personal, server })
     }
 
     /// Stores one copy changed by `editheader` (a message of its own).
@@ -771,6 +846,8 @@ struct Target {
     account: AccountId,
     address: String,
     rcpt: Recipient,
+    /// The account's `sieve_generation` (0: no active script).
+    generation: i64,
 }
 
 /// Whose copy a stored entry is: the target's (by index) or a redirect's.

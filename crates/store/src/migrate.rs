@@ -58,6 +58,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("smarthost_password", Text),
             ("disabled", Bool),
             ("created_at", Int),
+            ("sieve_generation", Int),
         ],
     ),
     (

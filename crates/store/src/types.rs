@@ -101,6 +101,9 @@ pub struct Account {
     /// A disabled account cannot log in or receive mail.
     pub disabled: bool,
     pub created_at: i64,
+    /// 0 when the account has no active Sieve script; otherwise a value that changes
+    /// whenever the active script does (delivery keeps scripts by it).
+    pub sieve_generation: i64,
 }
 
 impl Account {

@@ -22,8 +22,25 @@ async fn scripts_one_active_delete_and_rename(env: Env) {
         .unwrap();
     store.sieve_put(a.id, "one", "keep;").await.unwrap();
     store.sieve_put(a.id, "two", "discard;").await.unwrap();
+    let generation = |s: &pillarbox_store::Store| {
+        let s = s.clone();
+        async move {
+            s.account_get("alice@example.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .sieve_generation
+        }
+    };
+    assert_eq!(generation(&store).await, 0, "no active script");
     store.sieve_activate(a.id, Some("one")).await.unwrap();
+    let g1 = generation(&store).await;
+    assert!(g1 > 0);
+    store.sieve_put(a.id, "two", "discard;").await.unwrap();
+    assert_eq!(generation(&store).await, g1, "an inactive script changed");
     store.sieve_activate(a.id, Some("two")).await.unwrap();
+    let g2 = generation(&store).await;
+    assert!(g2 > g1);
     let list = store.sieve_list(a.id).await.unwrap();
     let active: Vec<&str> = list
         .iter()
@@ -39,6 +56,7 @@ async fn scripts_one_active_delete_and_rename(env: Env) {
     store.sieve_put(a.id, "two", "stop;").await.unwrap();
     let two = store.sieve_get(a.id, "two").await.unwrap().unwrap();
     assert!(two.active && two.content == "stop;");
+    assert!(generation(&store).await > g2, "the active script changed");
     assert!(matches!(
         store.sieve_delete(a.id, "two").await,
         Err(StoreError::Conflict(_))
@@ -50,6 +68,7 @@ async fn scripts_one_active_delete_and_rename(env: Env) {
     store.sieve_rename(a.id, "two", "main").await.unwrap();
     assert!(store.sieve_get(a.id, "main").await.unwrap().unwrap().active);
     store.sieve_activate(a.id, None).await.unwrap();
+    assert_eq!(generation(&store).await, 0);
     store.sieve_delete(a.id, "main").await.unwrap();
     assert!(matches!(
         store.sieve_delete(a.id, "main").await,

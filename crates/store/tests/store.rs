@@ -91,6 +91,7 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
          DROP TABLE alerts; DROP TABLE webhook_outbox; DROP TABLE webhooks; \
          ALTER TABLE queue_messages DROP COLUMN trace; \
          DROP TABLE sieve_scripts; DROP TABLE sieve_memory; \
+         ALTER TABLE accounts DROP COLUMN sieve_generation; \
          DELETE FROM schema_migrations WHERE version >= 2;",
     )
     .unwrap();

@@ -138,10 +138,16 @@ pub struct SieveSection {
     /// Run the accounts' and the server-wide Sieve scripts on every delivery. Off:
     /// scripts are kept (and ManageSieve still edits them) but none runs.
     pub enabled: bool,
+    /// How long a node uses the server-wide scripts (`pillarbox sieve server-set`)
+    /// before it reads them again; an account's own script applies at once.
+    pub server_scripts_refresh: crate::types::Seconds,
 }
 
 impl Default for SieveSection {
     fn default() -> Self {
-        SieveSection { enabled: true }
+        SieveSection {
+            enabled: true,
+            server_scripts_refresh: crate::types::Seconds::secs(10),
+        }
     }
 }

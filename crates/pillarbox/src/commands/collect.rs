@@ -482,7 +482,7 @@ async fn run_now(
     let runner = Runner {
         pipeline: DeliveryPipeline::new(dir)
             .with_hostname(&config.server.hostname)
-            .with_sieve(config.sieve.enabled),
+            .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0),
         hostname: config.server.hostname.clone(),
         limits: RunLimits::from_config(&config.collect),
         tokens: Arc::new(TokenCache::default()),

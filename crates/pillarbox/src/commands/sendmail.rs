@@ -218,7 +218,7 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
         config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
     )
     .with_hostname(&config.server.hostname)
-    .with_sieve(config.sieve.enabled);
+    .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0);
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),

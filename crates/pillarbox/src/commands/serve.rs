@@ -141,7 +141,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
                 config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
             )
             .with_hostname(&config.server.hostname)
-            .with_sieve(config.sieve.enabled),
+            .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0),
         tls.clone(),
         accept,
         monitoring.certificate_not_after.clone(),

@@ -10,7 +10,7 @@ use crate::types::{Account, AccountId, AccountUpdate, Alias, DomainId, ServiceFl
 const COLUMNS: &str = "a.id, a.domain_id, a.local_part, d.name, a.password_hash, a.display_name, \
     a.quota_bytes, a.used_bytes, a.pop_enabled, a.pop_lan_only, a.imap_enabled, a.imap_lan_only, \
     a.multipop_enabled, a.connector_enabled, a.smarthost_username, a.smarthost_password, \
-    a.disabled, a.created_at";
+    a.disabled, a.created_at, a.sieve_generation";
 
 fn row(r: &Row) -> Account {
     Account {
@@ -34,6 +34,7 @@ fn row(r: &Row) -> Account {
         smarthost_password: r.get(15),
         disabled: r.get(16),
         created_at: r.get(17),
+        sieve_generation: r.get(18),
     }
 }
 

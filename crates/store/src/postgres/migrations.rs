@@ -356,6 +356,8 @@ CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE sta
 
 /// Sieve scripts and what they remember (twin of the embedded engine's V5).
 const V5: &str = r#"
+ALTER TABLE accounts ADD COLUMN sieve_generation BIGINT NOT NULL DEFAULT 0;
+
 CREATE TABLE sieve_scripts (
     account_id  BIGINT NOT NULL REFERENCES accounts(id),
     name        TEXT NOT NULL,

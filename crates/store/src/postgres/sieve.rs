@@ -18,6 +18,31 @@ fn row(r: &Row) -> SieveScript {
     }
 }
 
+/// A value larger than any generation the account had: the time in microseconds, or
+/// one more than the last.
+fn next_generation() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Records on the account that its active script changed (`active`) or that it has
+/// none.
+fn set_generation(c: &mut Tx<'_>, account: AccountId, active: bool) -> Result<()> {
+    if active {
+        c.execute(
+            "UPDATE accounts SET sieve_generation = GREATEST(sieve_generation + 1, $2) WHERE id = $1",
+            &[&account.0, &next_generation()],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE accounts SET sieve_generation = 0 WHERE id = $1",
+            &[&account.0],
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn list(c: &mut Tx<'_>, account: AccountId) -> Result<Vec<SieveScript>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM sieve_scripts WHERE account_id = $1 ORDER BY name COLLATE \"C\""
@@ -37,12 +62,20 @@ pub(crate) fn put(
     content: &str,
     now: i64,
 ) -> Result<()> {
+    // The account row first, as every writer of the account locks it.
+    c.query_opt(
+        "SELECT id FROM accounts WHERE id = $1 FOR UPDATE",
+        &[&account.0],
+    )?;
     c.execute(
         "INSERT INTO sieve_scripts (account_id, name, content, active, updated_at) \
          VALUES ($1, $2, $3, FALSE, $4) ON CONFLICT (account_id, name) \
          DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at",
         &[&account.0, &name, &content, &now],
     )?;
+    if get(c, account, name)?.is_some_and(|s| s.active) {
+        set_generation(c, account, true)?;
+    }
     Ok(())
 }
 
@@ -75,6 +108,11 @@ pub(crate) fn rename(
     new: &str,
     now: i64,
 ) -> Result<()> {
+    // The account row first, as every writer of the account locks it.
+    c.query_opt(
+        "SELECT id FROM accounts WHERE id = $1 FOR UPDATE",
+        &[&account.0],
+    )?;
     if old != new && get(c, account, new)?.is_some() {
         return Err(StoreError::Conflict(format!(
             "a script named {new:?} exists"
@@ -86,6 +124,9 @@ pub(crate) fn rename(
     )?;
     if n == 0 {
         return Err(StoreError::NotFound("script"));
+    }
+    if get(c, account, new)?.is_some_and(|s| s.active) {
+        set_generation(c, account, true)?;
     }
     Ok(())
 }
@@ -112,7 +153,7 @@ pub(crate) fn activate(c: &mut Tx<'_>, account: AccountId, name: Option<&str>) -
             &[&account.0, &name],
         )?;
     }
-    Ok(())
+    set_generation(c, account, name.is_some())
 }
 
 pub(crate) fn for_delivery(c: &mut Tx<'_>, accounts: &[AccountId]) -> Result<SieveForDelivery> {

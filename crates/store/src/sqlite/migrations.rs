@@ -338,10 +338,14 @@ CREATE TABLE webhook_outbox (
 CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE status = 'pending';
 "#;
 
-/// Sieve: each account's scripts (at most one active, RFC 5804 §1.2) and what its
+/// Sieve: each account's scripts (at most one active, RFC 5804 §1.2; the account's
+/// `sieve_generation` says which, so delivery looks up nothing for an account
+/// without one) and what its
 /// scripts must remember between deliveries — whom vacation answered (RFC 5230 §4.2)
 /// and the ids `duplicate` saw (RFC 7352) — each with its expiry.
 const V5: &str = r#"
+ALTER TABLE accounts ADD COLUMN sieve_generation INTEGER NOT NULL DEFAULT 0;
+
 CREATE TABLE sieve_scripts (
     account_id  INTEGER NOT NULL REFERENCES accounts(id),
     name        TEXT NOT NULL,

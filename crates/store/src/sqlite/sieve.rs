@@ -17,6 +17,31 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SieveScript> {
     })
 }
 
+/// A value larger than any generation the account had: the time in microseconds, or
+/// one more than the last.
+fn next_generation() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Records on the account that its active script changed (`active`) or that it has
+/// none.
+fn set_generation(c: &Connection, account: AccountId, active: bool) -> Result<()> {
+    if active {
+        c.execute(
+            "UPDATE accounts SET sieve_generation = MAX(sieve_generation + 1, ?2) WHERE id = ?1",
+            params![account.0, next_generation()],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE accounts SET sieve_generation = 0 WHERE id = ?1",
+            [account.0],
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn list(c: &Connection, account: AccountId) -> Result<Vec<SieveScript>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sieve_scripts WHERE account_id = ?1 ORDER BY name"
@@ -46,6 +71,9 @@ pub(crate) fn put(
          DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at",
         params![account.0, name, content, now],
     )?;
+    if get(c, account, name)?.is_some_and(|s| s.active) {
+        set_generation(c, account, true)?;
+    }
     Ok(())
 }
 
@@ -91,6 +119,9 @@ pub(crate) fn rename(
     if n == 0 {
         return Err(StoreError::NotFound("script"));
     }
+    if get(c, account, new)?.is_some_and(|s| s.active) {
+        set_generation(c, account, true)?;
+    }
     Ok(())
 }
 
@@ -110,7 +141,7 @@ pub(crate) fn activate(c: &Connection, account: AccountId, name: Option<&str>) -
             params![account.0, name],
         )?;
     }
-    Ok(())
+    set_generation(c, account, name.is_some())
 }
 
 pub(crate) fn for_delivery(c: &Connection, accounts: &[AccountId]) -> Result<SieveForDelivery> {
