@@ -135,7 +135,7 @@ pub struct DeliveryPipeline {
     /// Active scripts by account, with the generation they were read at.
     personal: std::sync::Arc<std::sync::Mutex<HashMap<AccountId, (i64, SieveScript)>>>,
     /// The server-wide scripts and when they were read.
-    server: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<(String, String)>)>>>,
+    server: std::sync::Arc<std::sync::Mutex<Option<ServerScripts>>>,
     /// How long the server-wide scripts are used before they are read again.
     server_refresh: std::time::Duration,
 }
@@ -840,6 +840,9 @@ impl DeliveryPipeline {
         self.deliver(blob, &bytes, &envelope).await
     }
 }
+
+/// The server-wide scripts as `(setting, source)` and when they were read.
+type ServerScripts = (std::time::Instant, Vec<(String, String)>);
 
 /// A local account the message goes to, and the recipient that led to it.
 struct Target {

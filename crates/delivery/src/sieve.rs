@@ -81,7 +81,7 @@ impl Decision {
 /// Compiled scripts by source, shared by every delivery of the process.
 #[derive(Default, Clone)]
 pub(crate) struct ScriptCache {
-    inner: Arc<Mutex<HashMap<u64, (String, Result<Arc<Script>, String>)>>>,
+    inner: Arc<Mutex<HashMap<u64, CachedScript>>>,
 }
 
 impl std::fmt::Debug for ScriptCache {
@@ -89,6 +89,9 @@ impl std::fmt::Debug for ScriptCache {
         f.write_str("ScriptCache")
     }
 }
+
+/// A script's source and what compiling it gave.
+type CachedScript = (String, Result<Arc<Script>, String>);
 
 /// Scripts kept compiled at most; the cache starts over when it is full.
 const CACHE_MAX: usize = 4096;
@@ -430,11 +433,10 @@ fn split_flags(given: &[String]) -> (u32, String) {
             _ if !f.starts_with('\\')
                 && !f.is_empty()
                 && f.bytes()
-                    .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b)) =>
+                    .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b))
+                && !keywords.iter().any(|k| k.eq_ignore_ascii_case(f)) =>
             {
-                if !keywords.iter().any(|k| k.eq_ignore_ascii_case(f)) {
-                    keywords.push(f);
-                }
+                keywords.push(f);
             }
             _ => {}
         }
