@@ -45,6 +45,8 @@ pub struct Config {
     pub mail_auth: MailAuthSection,
     /// DKIM signing of the mail we send.
     pub dkim: DkimSection,
+    /// Sender rewriting for forwarded mail.
+    pub srs: SrsSection,
     /// Logging.
     pub log: LogSection,
     /// SMTP (MX and submission) settings.

@@ -379,8 +379,9 @@ impl DeliveryPipeline {
             }
         }
 
+        let sender = self.forwarding_sender(envelope, &plans, &remote).await?;
         let queue = (!remote.is_empty()).then(|| NewQueuedMessage {
-            sender: envelope.sender.clone(),
+            sender,
             envid: envelope.envid.clone(),
             ret: envelope.ret.clone(),
             account: envelope.submitted_by,
@@ -493,6 +494,33 @@ impl DeliveryPipeline {
             })
             .collect();
         Ok(outcomes)
+    }
+
+    /// The envelope sender for the queue: rewritten with SRS when every remote
+    /// recipient is a forward (an alias pointing outside, a Sieve redirect, a bounce to
+    /// an SRS address) and the sender's domain is not ours, so the next server's SPF
+    /// check judges our domain; as it came otherwise.
+    async fn forwarding_sender(
+        &self,
+        envelope: &Envelope,
+        plans: &[Plan],
+        remote: &[QueuedRecipient],
+    ) -> Result<String, StoreError> {
+        let sender = &envelope.sender;
+        let Some(srs) = self.directory.srs() else {
+            return Ok(sender.clone());
+        };
+        if remote.is_empty() || sender.is_empty() || plans.iter().any(|p| matches!(p, Plan::Remote))
+        {
+            return Ok(sender.clone());
+        }
+        let Some((_, domain)) = sender.rsplit_once('@') else {
+            return Ok(sender.clone());
+        };
+        if self.directory.store().domain_get(domain).await?.is_some() {
+            return Ok(sender.clone());
+        }
+        Ok(srs.forward(sender, now()))
     }
 
     /// Runs the Sieve scripts of every local account (the implicit keep for those

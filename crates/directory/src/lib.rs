@@ -13,6 +13,7 @@ pub mod password;
 pub mod policy;
 pub mod resolve;
 pub mod sasl;
+pub mod srs;
 
 mod admin;
 mod authenticate;
@@ -44,6 +45,8 @@ pub struct Directory {
     verifications: Arc<AtomicU64>,
     /// Where logins and refusals are recorded (every protocol reaches it here).
     monitor: pillarbox_monitor::Monitor,
+    /// The Sender Rewriting Scheme for forwarded mail (`[srs]`), when on.
+    srs: Option<srs::Srs>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -71,7 +74,20 @@ impl Directory {
             logins: Arc::new(login_cache::LoginCache::new(auth.login_cache_ttl.get())),
             verifications: Arc::new(AtomicU64::new(0)),
             monitor: pillarbox_monitor::Monitor::disabled(),
+            srs: None,
         }
+    }
+
+    /// This directory rewriting forwarded senders with `srs` and taking bounces to
+    /// its addresses.
+    pub fn with_srs(mut self, srs: srs::Srs) -> Directory {
+        self.srs = Some(srs);
+        self
+    }
+
+    /// The Sender Rewriting Scheme, when on.
+    pub fn srs(&self) -> Option<&srs::Srs> {
+        self.srs.as_ref()
     }
 
     /// This directory recording into `monitor` (the server's; tools record nothing).

@@ -34,6 +34,11 @@ impl Directory {
         let Some((lp, domain)) = address.rsplit_once('@') else {
             return Ok(Resolution::Unknown);
         };
+        if let Some(srs) = &self.srs
+            && srs.is_srs(lp, domain)
+        {
+            return self.resolve_srs(srs, lp).await;
+        }
         let first = self.store.address_lookup(lp, domain).await?;
         if !first.local_domain {
             return Ok(Resolution::NotLocal);
@@ -48,6 +53,40 @@ impl Directory {
             return Ok(Resolution::Unknown);
         }
         Ok(Resolution::Deliver { local, remote })
+    }
+
+    /// An address of ours written by SRS: a bounce to a message we forwarded. It goes
+    /// to the original sender (an address here, or elsewhere through the queue); one
+    /// that does not open (forged, altered, expired) does not exist.
+    async fn resolve_srs(
+        &self,
+        srs: &crate::srs::Srs,
+        local: &str,
+    ) -> Result<Resolution, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match srs.reverse(local, now) {
+            Ok(original) => {
+                let is_srs_again = original
+                    .rsplit_once('@')
+                    .is_some_and(|(l, d)| srs.is_srs(l, d));
+                if is_srs_again {
+                    return Ok(Resolution::Unknown);
+                }
+                match Box::pin(self.resolve(&original)).await? {
+                    Resolution::NotLocal => Ok(Resolution::Deliver {
+                        local: Vec::new(),
+                        remote: vec![original],
+                    }),
+                    other => Ok(other),
+                }
+            }
+            Err(e) => {
+                tracing::info!(address = %local, error = %e, "SRS address refused");
+                Ok(Resolution::Unknown)
+            }
+        }
     }
 
     /// Expands one address into accounts and remote addresses.

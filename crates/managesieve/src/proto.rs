@@ -249,7 +249,7 @@ mod tests {
                 Arg::Str(b"keep;\r\nstop;".to_vec())
             ]
         );
-        assert_eq!(used, 33);
+        assert_eq!(used, 37);
         let (c, _) = one(b"HAVESPACE \"x\" 1234\r\n").unwrap();
         assert_eq!(c.args, vec![Arg::Str(b"x".to_vec()), Arg::Number(1234)]);
         let (c, _) = one(b"GETSCRIPT \"a\\\"b\\\\\"\r\n").unwrap();

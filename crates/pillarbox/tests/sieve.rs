@@ -213,7 +213,13 @@ fn a_script_files_flags_rejects_redirects_and_answers_once() {
     );
     let got = peer.wait_for(1, Duration::from_secs(20));
     assert_eq!(got[0].rcpts, vec!["bob.elsewhere@remote.test".to_string()]);
-    assert_eq!(got[0].from, "alice@remote.test");
+    // Forwarded with the sender rewritten (SRS), so SPF at the next hop judges us.
+    assert!(
+        got[0].from.starts_with("SRS0=")
+            && got[0].from.ends_with("=remote.test=alice@mx.example.test"),
+        "{}",
+        got[0].from
+    );
     assert!(got[0].data.contains("Subject: elsewhere"));
 
     // redirect :copy to a local account: both have it.

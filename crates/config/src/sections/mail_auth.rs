@@ -62,3 +62,28 @@ impl Default for MailAuthSection {
         }
     }
 }
+
+/// `[srs]`: the Sender Rewriting Scheme for mail forwarded elsewhere (aliases pointing
+/// outside, Sieve redirects), so the next server's SPF check sees our domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SrsSection {
+    /// Rewrite the envelope sender of forwarded mail, and take bounces to the
+    /// rewritten addresses.
+    pub enabled: bool,
+    /// The domain of the rewritten addresses (default: the server's host name); mail
+    /// for it must reach this server (an MX or A record).
+    pub domain: String,
+    /// Days a rewritten address accepts bounces.
+    pub max_age_days: u32,
+}
+
+impl Default for SrsSection {
+    fn default() -> Self {
+        SrsSection {
+            enabled: true,
+            domain: String::new(),
+            max_age_days: 21,
+        }
+    }
+}

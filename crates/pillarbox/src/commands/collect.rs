@@ -27,7 +27,11 @@ use crate::args::{CollectCommand, CollectOptions};
 pub async fn run(cmd: CollectCommand, config: &Config) -> Result<()> {
     let store = super::open_store(config, Role::Tool)
         .with_context(|| format!("cannot open {}", super::store_location(config)))?;
-    let dir = Directory::new(store, config.network.lan.clone(), &config.auth);
+    let dir = super::with_srs(
+        Directory::new(store, config.network.lan.clone(), &config.auth),
+        config,
+    )
+    .await?;
     match cmd {
         CollectCommand::Add { name, options } => {
             let owner = options.owner.clone().ok_or_else(|| {

@@ -125,6 +125,30 @@ fn directory_for(config: &Config) -> Result<Directory> {
     ))
 }
 
+/// `directory` with the Sender Rewriting Scheme of `[srs]` when it is on; its key is
+/// a secret kept in the store (made by the first process that needs it), so every
+/// node and tool rewrites and reverses alike.
+pub async fn with_srs(directory: Directory, config: &Config) -> Result<Directory> {
+    if !config.srs.enabled {
+        return Ok(directory);
+    }
+    let fresh: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    let key = directory
+        .store()
+        .secret_setting_init("srs_key", &fresh)
+        .await
+        .context("cannot read the SRS key")?;
+    let domain = if config.srs.domain.is_empty() {
+        &config.server.hostname
+    } else {
+        &config.srs.domain
+    };
+    let srs = pillarbox_directory::srs::Srs::new(key.as_bytes(), domain, config.srs.max_age_days);
+    Ok(directory.with_srs(srs))
+}
+
 /// What the configured store is, for messages: the data directory, or the database
 /// (password hidden).
 pub fn store_location(config: &Config) -> String {

@@ -209,16 +209,17 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
 
     let store = super::open_store(config, Role::Tool)
         .with_context(|| format!("sendmail: cannot open {}", config.server.data_dir.display()))?;
-    let pipeline = DeliveryPipeline::new(Directory::new(
-        store.clone(),
-        config.network.lan.clone(),
-        &config.auth,
-    ))
-    .with_unsigned_on_key_error(
-        config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
+    let directory = super::with_srs(
+        Directory::new(store.clone(), config.network.lan.clone(), &config.auth),
+        config,
     )
-    .with_hostname(&config.server.hostname)
-    .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0);
+    .await?;
+    let pipeline = DeliveryPipeline::new(directory)
+        .with_unsigned_on_key_error(
+            config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
+        )
+        .with_hostname(&config.server.hostname)
+        .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0);
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),

@@ -107,6 +107,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     crate::logging::record_errors(monitoring.monitor.clone());
     let directory = Directory::new(store.clone(), config.network.lan.clone(), &config.auth)
         .with_monitor(monitoring.monitor.clone());
+    let directory = super::with_srs(directory, &config).await?;
     let shutdown = Shutdown::new();
     let accept = AcceptContext {
         tls: tls.clone(),
