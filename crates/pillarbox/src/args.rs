@@ -164,8 +164,14 @@ pub enum DomainCommand {
     },
     /// Every DNS record the domain needs (MX, SPF, DKIM, DMARC, client SRV records), as
     /// zone-file lines.
+    ///
+    /// `domain dns check DOMAIN` looks every record up instead (through `[mail_auth]
+    /// resolver`, else `[queue] resolver`, else the system's) and says, record by
+    /// record, what is right, missing or wrong; it fails when something is.
     Dns {
-        name: String,
+        /// DOMAIN, or `check DOMAIN`.
+        #[arg(num_args = 1..=2, required = true, value_name = "[check] DOMAIN")]
+        args: Vec<String>,
         /// The host serving autoconfig (default: server.hostname).
         #[arg(long)]
         http_host: Option<String>,

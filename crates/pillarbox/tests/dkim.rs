@@ -308,3 +308,71 @@ fn keys_that_do_not_open_defer_the_mail_unless_told_to_send_unsigned() {
         }
     }
 }
+
+/// `domain dns check` looks the domain's records up on a real DNS server and says,
+/// record by record, what is published, missing or wrong (and fails when something
+/// is); after a rotation it says whether the pending keys are live yet.
+#[test]
+fn dns_check_says_what_is_published_missing_or_wrong() {
+    let s = TestServer::start(&format!("{}\n{NETWORK}", listen_any("127.0.0.1")));
+    accounts(&s, &[]);
+    ok(s.cli(&["domain", "dkim", "generate", "example.test"], None));
+    let keys = records(&s, "example.test");
+    let mut opts: Vec<String> = vec![
+        "--mx-host=example.test,mx.example.test,10".to_string(),
+        "--txt-record=example.test,v=spf1 mx -all".to_string(),
+    ];
+    // The RSA key published, the Ed25519 one published wrong (another key's value).
+    let rsa = keys.iter().find(|k| k.1.contains("k=rsa")).unwrap();
+    let ed = keys.iter().find(|k| k.1.contains("k=ed25519")).unwrap();
+    let rsa_parts: Vec<String> = rsa
+        .1
+        .as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .collect();
+    opts.push(format!("--txt-record={},{}", rsa.0, rsa_parts.join(",")));
+    opts.push(format!(
+        "--txt-record={},v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        ed.0
+    ));
+    let dns = Dns::start(&opts);
+    // A config for the tool that asks that DNS server.
+    let config = s.data_dir().parent().unwrap().join("check.toml");
+    let text =
+        std::fs::read_to_string(s.data_dir().parent().unwrap().join("pillarbox.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[queue]\nresolver = [\"{}\"]\n", dns.addr),
+    )
+    .unwrap();
+    let out = support::cli(&config, &["domain", "dns", "check", "example.test"], None);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    let line = |what: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line for {what}: {stdout}"))
+            .to_string()
+    };
+    assert!(line("MX example.test").starts_with("ok"), "{stdout}");
+    assert!(line("SPF example.test").starts_with("ok"), "{stdout}");
+    assert!(
+        line(&format!("DKIM {}", rsa.0)).starts_with("ok"),
+        "{stdout}"
+    );
+    assert!(
+        line(&format!("DKIM {}", ed.0)).starts_with("WRONG"),
+        "{stdout}"
+    );
+    assert!(
+        line("DMARC _dmarc.example.test").starts_with("MISSING"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("2 record(s) of example.test missing or wrong"),
+        "{stderr}"
+    );
+}

@@ -89,6 +89,52 @@ impl MxResolver {
         Ok(MxResolver { resolver })
     }
 
+    /// The TXT records at `name`, each with its strings joined (RFC 7208 §3.3); empty
+    /// when there are none or the name does not exist.
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, MxError> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match self.resolver.txt_lookup(fqdn.as_str()).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(txt) => Some(
+                        txt.txt_data
+                            .iter()
+                            .map(|s| String::from_utf8_lossy(s).into_owned())
+                            .collect::<String>(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => Ok(Vec::new()),
+            Err(e) => Err(MxError::Lookup {
+                domain: name.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// The MX names of `domain` as published (no implicit MX, no address lookups).
+    pub async fn mx_names(&self, domain: &str) -> Result<Vec<String>, MxError> {
+        let fqdn = format!("{}.", domain.trim_end_matches('.'));
+        match self.resolver.mx_lookup(fqdn.as_str()).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::MX(mx) => Some(mx.exchange.to_ascii().trim_end_matches('.').to_string()),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => Ok(Vec::new()),
+            Err(e) => Err(MxError::Lookup {
+                domain: domain.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
     /// The hosts to try for `domain`, best first.
     pub async fn hosts(&self, domain: &str) -> Result<Vec<MxHost>, MxError> {
         let fqdn = format!("{}.", domain.trim_end_matches('.'));

@@ -63,12 +63,23 @@ pub async fn run(cmd: DomainCommand, config: &Config, dir: &Directory) -> Result
             }
         }
         DomainCommand::Dkim { command } => dkim_command(command, dir).await?,
-        DomainCommand::Dns { name, http_host } => {
-            let name = local_domain(dir, &name).await?;
-            let keys = dkim::load(store, &name).await?;
-            let http_host = http_host.unwrap_or_else(|| config.server.hostname.clone());
-            print!("{}", dns_zone(config, &name, &keys, &http_host));
-        }
+        DomainCommand::Dns { args, http_host } => match args.as_slice() {
+            [name] => {
+                let name = local_domain(dir, name).await?;
+                let keys = dkim::load(store, &name).await?;
+                let http_host = http_host.unwrap_or_else(|| config.server.hostname.clone());
+                print!("{}", dns_zone(config, &name, &keys, &http_host));
+            }
+            [check, name] if check == "check" => {
+                let name = local_domain(dir, name).await?;
+                let keys = dkim::load(store, &name).await?;
+                let problems = dns_check(config, &name, &keys).await?;
+                if problems > 0 {
+                    bail!("{problems} record(s) of {name} missing or wrong");
+                }
+            }
+            _ => bail!("say `domain dns DOMAIN` or `domain dns check DOMAIN`"),
+        },
     }
     Ok(())
 }
@@ -267,6 +278,133 @@ fn dns_zone(config: &Config, domain: &str, keys: &DomainKeys, http_host: &str) -
         out.push_str(&formats::dns_records(&p, http_host, https));
     }
     out
+}
+
+/// Looks up the records [`dns_zone`] lists and prints, one line each, whether they
+/// are right, missing or wrong; returns how many are not right.
+async fn dns_check(config: &Config, domain: &str, keys: &DomainKeys) -> Result<usize> {
+    let servers = if config.mail_auth.resolver.is_empty() {
+        &config.queue.resolver
+    } else {
+        &config.mail_auth.resolver
+    };
+    let resolver = pillarbox_queue::mx::MxResolver::new(servers)?;
+    let host = config
+        .server
+        .hostname
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let mut problems = 0;
+    let mut say = |ok: Option<bool>, what: &str, detail: &str| {
+        let status = match ok {
+            Some(true) => "ok",
+            Some(false) => "WRONG",
+            None => "MISSING",
+        };
+        if ok != Some(true) {
+            problems += 1;
+        }
+        println!("{status:<8} {what:<36} {detail}");
+    };
+
+    let mx_label = format!("MX {domain}");
+    match resolver.mx_names(domain).await {
+        Ok(names) if names.iter().any(|n| n.eq_ignore_ascii_case(&host)) => {
+            say(Some(true), &mx_label, &names.join(", "))
+        }
+        Ok(names) if names.is_empty() => say(
+            None,
+            &mx_label,
+            &format!("publish: {domain}. MX 10 {host}."),
+        ),
+        Ok(names) => say(
+            Some(false),
+            &mx_label,
+            &format!("{} (this server is {host})", names.join(", ")),
+        ),
+        Err(e) => say(Some(false), &mx_label, &e.to_string()),
+    }
+
+    let txt = |name: String| {
+        let resolver = resolver.clone();
+        async move { resolver.txt(&name).await }
+    };
+    let starting = |values: Vec<String>, tag: &str| -> Vec<String> {
+        values
+            .into_iter()
+            .filter(|v| {
+                v.trim_start()
+                    .get(..tag.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(tag))
+            })
+            .collect()
+    };
+
+    let spf_label = format!("SPF {domain}");
+    match txt(domain.to_string()).await.map(|v| starting(v, "v=spf1")) {
+        Ok(v) if v.len() == 1 => say(Some(true), &spf_label, &v[0]),
+        Ok(v) if v.is_empty() => say(None, &spf_label, "publish: \"v=spf1 mx -all\""),
+        Ok(v) => say(
+            Some(false),
+            &spf_label,
+            &format!("{} SPF records; there must be one (RFC 7208 §4.5)", v.len()),
+        ),
+        Err(e) => say(Some(false), &spf_label, &e.to_string()),
+    }
+
+    for k in keys.keys.iter().filter(|k| k.state != KeyState::Retired) {
+        let name = format!("{}._domainkey.{domain}", k.selector);
+        let label = format!("DKIM {name}");
+        let want = dkim_p(&k.txt_record());
+        let state = format!("{:?}", k.state).to_ascii_lowercase();
+        match txt(name.clone()).await {
+            Ok(v) if v.iter().any(|r| dkim_p(r) == want) => {
+                say(Some(true), &label, &format!("{state} key published"))
+            }
+            Ok(v) if v.is_empty() => say(
+                None,
+                &label,
+                &format!("publish the {state} key: `pillarbox domain dkim show {domain}`"),
+            ),
+            Ok(_) => say(
+                Some(false),
+                &label,
+                "the published key is not this key (`pillarbox domain dkim show`)",
+            ),
+            Err(e) => say(Some(false), &label, &e.to_string()),
+        }
+    }
+
+    let dmarc = format!("_dmarc.{domain}");
+    let dmarc_label = format!("DMARC {dmarc}");
+    match txt(dmarc.clone()).await.map(|v| starting(v, "v=DMARC1")) {
+        Ok(v) if v.len() == 1 => say(Some(true), &dmarc_label, &v[0]),
+        Ok(v) if v.is_empty() => say(
+            None,
+            &dmarc_label,
+            &format!("publish: \"v=DMARC1; p=none; rua=mailto:postmaster@{domain}\""),
+        ),
+        Ok(v) => say(
+            Some(false),
+            &dmarc_label,
+            &format!(
+                "{} DMARC records; there must be one (RFC 7489 §6.6.3)",
+                v.len()
+            ),
+        ),
+        Err(e) => say(Some(false), &dmarc_label, &e.to_string()),
+    }
+    Ok(problems)
+}
+
+/// The `p=` tag of a DKIM key record, without white space.
+fn dkim_p(record: &str) -> String {
+    record
+        .split(';')
+        .filter_map(|t| t.split_once('='))
+        .find(|(k, _)| k.trim() == "p")
+        .map(|(_, v)| v.chars().filter(|c| !c.is_whitespace()).collect())
+        .unwrap_or_default()
 }
 
 /// One line per server, as a person reads the settings.
