@@ -139,6 +139,9 @@ fn spf_dkim_and_dmarc_decide_the_fate_of_mail_from_other_servers() {
         .map(|c| String::from_utf8_lossy(c).to_string())
         .collect();
     let dns = Dns::start(&[
+        // The client's address names a host that resolves back to it (FCrDNS): an A
+        // record and its PTR.
+        "--host-record=client.test,127.0.0.1".to_string(),
         "--txt-record=spf-pass.test,v=spf1 ip4:127.0.0.1 -all".to_string(),
         "--txt-record=spf-fail.test,v=spf1 ip4:192.0.2.1 -all".to_string(),
         "--txt-record=signed.test,v=spf1 ip4:192.0.2.1 -all".to_string(),
@@ -177,6 +180,10 @@ fn spf_dkim_and_dmarc_decide_the_fate_of_mail_from_other_servers() {
         "{ar}"
     );
     assert!(!ar.contains("bank.test"), "the forged field is gone: {m}");
+    assert!(
+        ar.contains("iprev=pass") && ar.contains("policy.iprev=127.0.0.1"),
+        "{ar}"
+    );
     assert_eq!(
         m.matches("Authentication-Results:").count(),
         1,

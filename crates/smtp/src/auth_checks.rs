@@ -118,7 +118,17 @@ impl InboundChecks {
             ))
             .await
         };
-        let mut results = AuthenticationResults::new(&self.authserv_id);
+        // FCrDNS of the client (RFC 8601 §3 iprev): its PTR names resolve back to it.
+        let iprev = a.verify_iprev(ip).await;
+        let iprev_word = match iprev.result() {
+            mail_auth::IprevResult::Pass => "pass",
+            mail_auth::IprevResult::Fail(_) => "fail",
+            mail_auth::IprevResult::TempError(_) => "temperror",
+            mail_auth::IprevResult::PermError(_) => "permerror",
+            mail_auth::IprevResult::None => "none",
+        };
+        let mut results =
+            AuthenticationResults::new(&self.authserv_id).with_iprev_result(&iprev, ip);
         let Some(message) = AuthenticatedMessage::parse(raw) else {
             // No header section to speak of: only SPF can be said.
             results = if mail_from.is_empty() {
@@ -130,7 +140,7 @@ impl InboundChecks {
                 header: results.to_header(),
                 reject: None,
                 quarantine: false,
-                summary: format!("spf={}", spf.result()),
+                summary: format!("iprev={iprev_word} spf={}", spf.result()),
             };
         };
         let dkim = a.verify_dkim(&message).await;
@@ -202,7 +212,7 @@ impl InboundChecks {
             reject,
             quarantine,
             summary: format!(
-                "spf={} dkim={dkim_word} dmarc={}{}",
+                "iprev={iprev_word} spf={} dkim={dkim_word} dmarc={}{}",
                 spf.result(),
                 if failed {
                     "fail"
