@@ -139,8 +139,7 @@ fn spf_dkim_and_dmarc_decide_the_fate_of_mail_from_other_servers() {
         .map(|c| String::from_utf8_lossy(c).to_string())
         .collect();
     let dns = Dns::start(&[
-        // The client's address names a host that resolves back to it (FCrDNS): an A
-        // record and its PTR.
+        // The client's address names a host that resolves back to it (FCrDNS).
         "--host-record=client.test,127.0.0.1".to_string(),
         "--txt-record=spf-pass.test,v=spf1 ip4:127.0.0.1 -all".to_string(),
         "--txt-record=spf-fail.test,v=spf1 ip4:192.0.2.1 -all".to_string(),
@@ -183,6 +182,21 @@ fn spf_dkim_and_dmarc_decide_the_fate_of_mail_from_other_servers() {
     assert!(
         ar.contains("iprev=pass") && ar.contains("policy.iprev=127.0.0.1"),
         "{ar}"
+    );
+    // The verified name is in the trace field too (RFC 5321 §4.4 TCP-info): the
+    // first PTR name (dnsmasq answers "localhost" for 127.0.0.1 before ours).
+    let received = m
+        .lines()
+        .find(|l| l.starts_with("Received: from client.example ("))
+        .unwrap_or_else(|| panic!("{m}"));
+    let inside = received
+        .trim_start_matches("Received: from client.example (")
+        .split(')')
+        .next()
+        .unwrap();
+    assert!(
+        inside.ends_with(" [127.0.0.1]") && inside.len() > " [127.0.0.1]".len(),
+        "{received}"
     );
     assert_eq!(
         m.matches("Authentication-Results:").count(),

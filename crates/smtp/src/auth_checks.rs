@@ -20,7 +20,8 @@ use mail_auth::hickory_resolver::config::{
 };
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
+    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, IprevOutput,
+    MessageAuthenticator,
 };
 use pillarbox_config::MailAuthSection;
 
@@ -97,9 +98,29 @@ impl InboundChecks {
         &self.authserv_id
     }
 
+    /// How long one DNS question may take (`[mail_auth] dns_timeout`).
+    pub fn dns_timeout(&self) -> std::time::Duration {
+        self.settings.dns_timeout.get()
+    }
+
+    /// FCrDNS of `ip` (RFC 8601 §3 iprev): its PTR names, and whether one of them
+    /// resolves back to it. Started when a client connects, so the `Received:` field can
+    /// name it.
+    pub async fn iprev(&self, ip: IpAddr) -> IprevOutput {
+        self.authenticator.verify_iprev(ip).await
+    }
+
     /// Checks `raw` (the message as received, header and body) from `ip`, which said
-    /// `helo` and gave `mail_from` (empty for the null sender).
-    pub async fn check(&self, ip: IpAddr, helo: &str, mail_from: &str, raw: &[u8]) -> Verdict {
+    /// `helo` and gave `mail_from` (empty for the null sender). `iprev` is the
+    /// client's FCrDNS when it was looked up already.
+    pub async fn check(
+        &self,
+        ip: IpAddr,
+        helo: &str,
+        mail_from: &str,
+        raw: &[u8],
+        iprev: Option<&IprevOutput>,
+    ) -> Verdict {
         let a = &self.authenticator;
         let helo_domain = helo.trim_start_matches('[').trim_end_matches(']');
         let spf = if mail_from.is_empty() {
@@ -119,7 +140,10 @@ impl InboundChecks {
             .await
         };
         // FCrDNS of the client (RFC 8601 §3 iprev): its PTR names resolve back to it.
-        let iprev = a.verify_iprev(ip).await;
+        let iprev = match iprev {
+            Some(i) => i.clone(),
+            None => a.verify_iprev(ip).await,
+        };
         let iprev_word = match iprev.result() {
             mail_auth::IprevResult::Pass => "pass",
             mail_auth::IprevResult::Fail(_) => "fail",
@@ -229,6 +253,19 @@ impl InboundChecks {
             ),
         }
     }
+}
+
+/// The client's host name when its FCrDNS passed (a PTR name that resolves back to
+/// its address), for the `Received:` field.
+pub fn verified_name(iprev: &IprevOutput) -> Option<String> {
+    if *iprev.result() != mail_auth::IprevResult::Pass {
+        return None;
+    }
+    iprev
+        .ptr
+        .as_ref()
+        .and_then(|names| names.first())
+        .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
 }
 
 /// The header section of `raw` without the `Authentication-Results` fields that claim

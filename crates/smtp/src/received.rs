@@ -8,6 +8,8 @@ use pillarbox_net::TlsInfo;
 /// What the trace header says about the session.
 pub struct Trace<'a> {
     pub helo: &'a str,
+    /// The client's host name, when its reverse DNS was verified (FCrDNS).
+    pub rdns: Option<&'a str>,
     pub esmtp: bool,
     pub peer: IpAddr,
     pub host: &'a str,
@@ -55,8 +57,10 @@ fn clean(s: &str) -> String {
 
 /// The complete header, folded, ending in CRLF.
 pub fn header(t: &Trace<'_>) -> Vec<u8> {
+    // RFC 5321 §4.4 TCP-info: the verified name, then the address literal.
+    let rdns = t.rdns.map(|n| format!("{} ", clean(n))).unwrap_or_default();
     let mut h = format!(
-        "Received: from {} ([{}])\r\n\tby {} (Pillarbox) with {} id {}",
+        "Received: from {} ({rdns}[{}])\r\n\tby {} (Pillarbox) with {} id {}",
         clean(t.helo),
         t.peer,
         t.host,
@@ -86,8 +90,9 @@ mod tests {
             version: "TLSv1.3".into(),
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
         };
-        let t = Trace {
+        let mut t = Trace {
             helo: "client (evil)",
+            rdns: None,
             esmtp: true,
             peer: "192.0.2.1".parse().unwrap(),
             host: "mx.example",
@@ -101,5 +106,11 @@ mod tests {
         assert!(h.starts_with("Received: from client evil ([192.0.2.1])\r\n\tby mx.example (Pillarbox) with ESMTPSA id abc\r\n\t(version=TLSv1.3"), "{h}");
         assert!(h.contains("\r\n\tfor <bob@example.test>;\r\n\t"), "{h}");
         assert!(h.ends_with(" +0000\r\n"));
+        t.rdns = Some("mail.client.example");
+        let h = String::from_utf8(header(&t)).unwrap();
+        assert!(
+            h.starts_with("Received: from client evil (mail.client.example [192.0.2.1])\r\n"),
+            "{h}"
+        );
     }
 }

@@ -71,6 +71,18 @@ pub(crate) struct Session {
     pub live: Option<pillarbox_monitor::SessionHandle>,
     /// The connection's id (its log span, the monitor's session id).
     pub conn_id: u64,
+    /// The client's FCrDNS, looked up from the moment it connected (MX with checks on).
+    pub reverse: Reverse,
+}
+
+/// The client's FCrDNS lookup (`auth_checks::InboundChecks::iprev`).
+pub(crate) enum Reverse {
+    /// Not looked up (submission, a relay network, checks off).
+    Off,
+    /// Under way since the connection opened.
+    Pending(tokio::task::JoinHandle<mail_auth::IprevOutput>),
+    /// Done (`None`: it failed or took too long).
+    Done(Option<mail_auth::IprevOutput>),
 }
 
 impl Session {
@@ -82,6 +94,16 @@ impl Session {
         shutdown: CancellationToken,
     ) -> Session {
         let timeout = svc.settings.smtp.timeout.get();
+        let reverse = match &svc.settings.checks {
+            Some(checks)
+                if !svc.kind.is_submission() && !svc.settings.relay.contains(peer.ip()) =>
+            {
+                let checks = checks.clone();
+                let ip = peer.ip();
+                Reverse::Pending(tokio::spawn(async move { checks.iprev(ip).await }))
+            }
+            _ => Reverse::Off,
+        };
         Session {
             svc,
             io: Io::new(stream, timeout),
@@ -93,6 +115,29 @@ impl Session {
             shutdown,
             live: None,
             conn_id: 0,
+            reverse,
+        }
+    }
+
+    /// The client's FCrDNS, waiting for the lookup started at connection if it is
+    /// still under way (at most the DNS time-out).
+    pub async fn reverse(&mut self) -> Option<&mail_auth::IprevOutput> {
+        if let Reverse::Pending(handle) = &mut self.reverse {
+            let wait = self
+                .svc
+                .settings
+                .checks
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(5), |c| c.dns_timeout());
+            let done = match tokio::time::timeout(wait, handle).await {
+                Ok(Ok(out)) => Some(out),
+                _ => None,
+            };
+            self.reverse = Reverse::Done(done);
+        }
+        match &self.reverse {
+            Reverse::Done(out) => out.as_ref(),
+            _ => None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Pure rules both engines apply the same way, kept apart so the two SQL trees stay
 //! mirrors of each other without copying logic: splitting an address, merging IMAP
-//! keywords on STORE.
+//! keywords on STORE, the next Sieve generation.
 
 use crate::error::{Result, StoreError};
 use crate::types::FlagOp;
@@ -33,4 +33,12 @@ pub(crate) fn merge_keywords(current: &str, op: FlagOp, given: &[String]) -> Str
         FlagOp::Remove => kws.retain(|x| !given.iter().any(|k| k.eq_ignore_ascii_case(x))),
     }
     kws.join(" ")
+}
+
+/// A new `accounts.sieve_generation` for an account whose active script changed: the
+/// time in microseconds (the SQL keeps the larger of it and the last value plus one).
+pub(crate) fn next_sieve_generation() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

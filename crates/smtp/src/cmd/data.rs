@@ -26,10 +26,15 @@ fn sequence_error(s: &Session, bdat: bool) -> Option<Reply> {
     }
 }
 
-fn new_spool(s: &Session, helo: &Helo, tx: &Transaction) -> Spool {
+async fn new_spool(s: &mut Session, helo: &Helo, tx: &Transaction) -> Spool {
     let single = (tx.rcpts.len() == 1).then(|| tx.rcpts[0].address.as_str());
+    let rdns = s
+        .reverse()
+        .await
+        .and_then(crate::auth_checks::verified_name);
     let trace = received::header(&received::Trace {
         helo: &helo.name,
+        rdns: rdns.as_deref(),
         esmtp: helo.esmtp,
         peer: s.peer.ip(),
         host: s.host(),
@@ -74,7 +79,7 @@ pub async fn data(s: &mut Session) -> Flow {
     }
     let smtp = &s.svc.settings.smtp;
     let mut decoder = DataDecoder::new(smtp.bare_newline, smtp.max_line_length);
-    let mut spool = new_spool(s, &helo, &tx);
+    let mut spool = new_spool(s, &helo, &tx).await;
     let mut out = Vec::with_capacity(16 * 1024);
     let mut store_error = None;
     loop {
@@ -130,7 +135,7 @@ pub async fn bdat(s: &mut Session, size: usize, last: bool) -> Flow {
         && let Some((helo, tx)) = take_transaction(s)
     {
         if tx.bdat_failed.is_none() {
-            spool = Some(new_spool(s, &helo, &tx));
+            spool = Some(new_spool(s, &helo, &tx).await);
         }
         s.phase = Phase::Mail(helo, tx);
     }
@@ -228,7 +233,13 @@ async fn check(s: &Session, helo: &Helo, tx: &Transaction, raw: &[u8]) -> Checke
     {
         return Checked::Unchanged;
     }
-    let verdict = checks.check(s.peer.ip(), &helo.name, &tx.sender, raw).await;
+    let iprev = match &s.reverse {
+        crate::session::Reverse::Done(out) => out.as_ref(),
+        _ => None,
+    };
+    let verdict = checks
+        .check(s.peer.ip(), &helo.name, &tx.sender, raw, iprev)
+        .await;
     let m = s.svc.pipeline.directory().monitor();
     m.step(
         &tx.id,

@@ -17,21 +17,13 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SieveScript> {
     })
 }
 
-/// A value larger than any generation the account had: the time in microseconds, or
-/// one more than the last.
-fn next_generation() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 /// Records on the account that its active script changed (`active`) or that it has
 /// none.
 fn set_generation(c: &Connection, account: AccountId, active: bool) -> Result<()> {
     if active {
         c.execute(
             "UPDATE accounts SET sieve_generation = MAX(sieve_generation + 1, ?2) WHERE id = ?1",
-            params![account.0, next_generation()],
+            params![account.0, crate::rules::next_sieve_generation()],
         )?;
     } else {
         c.execute(
