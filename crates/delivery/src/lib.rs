@@ -498,8 +498,9 @@ impl DeliveryPipeline {
 
     /// The envelope sender for the queue: rewritten with SRS when every remote
     /// recipient is a forward (an alias pointing outside, a Sieve redirect, a bounce to
-    /// an SRS address) and the sender's domain is not ours, so the next server's SPF
-    /// check judges our domain; as it came otherwise.
+    /// an SRS address, collected mail forwarded downstream on its route) and the
+    /// sender's domain is not ours, so the next server's SPF check judges our domain;
+    /// as it came otherwise.
     async fn forwarding_sender(
         &self,
         envelope: &Envelope,
@@ -510,8 +511,11 @@ impl DeliveryPipeline {
         let Some(srs) = self.directory.srs() else {
             return Ok(sender.clone());
         };
-        if remote.is_empty() || sender.is_empty() || plans.iter().any(|p| matches!(p, Plan::Remote))
-        {
+        // Collection's downstream forwarding names its route; its recipients are given
+        // directly, but it is forwarding all the same.
+        let forwarding =
+            envelope.route.is_some() || !plans.iter().any(|p| matches!(p, Plan::Remote));
+        if remote.is_empty() || sender.is_empty() || !forwarding {
             return Ok(sender.clone());
         }
         let Some((_, domain)) = sender.rsplit_once('@') else {
