@@ -453,7 +453,7 @@ pub(crate) fn vacation_key(handle: &str, recipient: &str) -> String {
 /// In-Reply-To and References to the original.
 pub(crate) fn vacation_message(v: &VacationReply, hostname: &str, now: i64) -> Vec<u8> {
     let mut m = String::new();
-    m.push_str(&format!("Date: {}\r\n", rfc5322_date(now)));
+    m.push_str(&format!("Date: {}\r\n", crate::dsn::rfc5322(now)));
     m.push_str(&format!("From: {}\r\n", header_safe(&v.from)));
     m.push_str(&format!("To: <{}>\r\n", header_safe(&v.recipient)));
     m.push_str(&format!("Subject: {}\r\n", encode_word(&v.subject)));
@@ -503,7 +503,7 @@ pub(crate) fn notification_message(
     let subject = uri("subject").unwrap_or_else(|| n.message.clone());
     let body = uri("body").unwrap_or_else(|| n.message.clone());
     let mut m = String::new();
-    m.push_str(&format!("Date: {}\r\n", rfc5322_date(now)));
+    m.push_str(&format!("Date: {}\r\n", crate::dsn::rfc5322(now)));
     m.push_str(&format!("From: {}\r\n", header_safe(from)));
     let to: Vec<String> = n
         .recipients
@@ -539,31 +539,14 @@ fn header_safe(s: &str) -> String {
     s.chars().filter(|c| *c != '\r' && *c != '\n').collect()
 }
 
-/// An RFC 2047 encoded word when `s` is not plain ASCII.
+/// A header value with its non-ASCII words encoded (RFC 2047).
 fn encode_word(s: &str) -> String {
-    let s = header_safe(s);
-    if s.is_ascii() {
-        return s;
-    }
-    use base64::Engine as _;
-    format!(
-        "=?utf-8?B?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-    )
+    pillarbox_mime::encode_unstructured(&header_safe(s))
 }
 
 /// Bare LF to CRLF.
 fn crlf(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\n', "\r\n")
-}
-
-fn rfc5322_date(now: i64) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let fmt = time::macros::format_description!(
-        "[weekday repr:short], [day padding:none] [month repr:short] [year] [hour]:[minute]:[second] +0000"
-    );
-    t.format(&fmt).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -615,7 +598,7 @@ mod tests {
         let m = String::from_utf8(vacation_message(&v, "mx.example.com", 0)).unwrap();
         assert!(m.contains("Auto-Submitted: auto-replied"));
         assert!(m.contains("In-Reply-To: <1@x>\r\nReferences: <1@x>\r\n"));
-        assert!(m.contains("Subject: =?utf-8?B?"));
+        assert!(m.contains("Subject: Abwesend: =?UTF-8?B?"), "{m}");
         assert!(m.ends_with("Away\r\nback Monday\r\n"));
         assert!(m.starts_with("Date: Thu, 1 Jan 1970 00:00:00 +0000\r\n"));
     }

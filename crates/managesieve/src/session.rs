@@ -411,8 +411,6 @@ impl Session {
         args: Vec<Arg>,
     ) -> Result<(), StoreError> {
         let store = self.svc.directory.store().clone();
-        let max_size = self.svc.settings.max_script_size;
-        let max_scripts = self.svc.settings.max_scripts;
         match (name, args.as_slice()) {
             ("LISTSCRIPTS", []) => {
                 for s in store.sieve_list(account.id).await? {
@@ -448,19 +446,7 @@ impl Session {
                 let Some(n) = self.script_name(n) else {
                     return Ok(());
                 };
-                if script.len() > max_size {
-                    self.no(
-                        Some("QUOTA/MAXSIZE"),
-                        &format!("Scripts may be at most {max_size} octets"),
-                    );
-                    return Ok(());
-                }
-                let list = store.sieve_list(account.id).await?;
-                if list.len() >= max_scripts && !list.iter().any(|s| s.name == n) {
-                    self.no(
-                        Some("QUOTA/MAXSCRIPTS"),
-                        &format!("An account may keep at most {max_scripts} scripts"),
-                    );
+                if !self.has_space(account, &n, script.len() as u64).await? {
                     return Ok(());
                 }
                 if !self.check(script) {
@@ -474,18 +460,7 @@ impl Session {
                 let Some(n) = self.script_name(n) else {
                     return Ok(());
                 };
-                let list = store.sieve_list(account.id).await?;
-                if *size > max_size as u64 {
-                    self.no(
-                        Some("QUOTA/MAXSIZE"),
-                        &format!("Scripts may be at most {max_size} octets"),
-                    );
-                } else if list.len() >= max_scripts && !list.iter().any(|s| s.name == n) {
-                    self.no(
-                        Some("QUOTA/MAXSCRIPTS"),
-                        &format!("An account may keep at most {max_scripts} scripts"),
-                    );
-                } else {
+                if self.has_space(account, &n, *size).await? {
                     self.ok("Putscript would succeed");
                 }
             }
@@ -539,6 +514,34 @@ impl Session {
             _ => self.no(None, "Unknown command or wrong arguments"),
         }
         Ok(())
+    }
+
+    /// Whether a script `name` of `size` octets fits the account's quotas (RFC 5804
+    /// §2.5); `NO (QUOTA/…)` sent when it does not.
+    async fn has_space(
+        &mut self,
+        account: &Account,
+        name: &str,
+        size: u64,
+    ) -> Result<bool, StoreError> {
+        let max_size = self.svc.settings.max_script_size;
+        let max_scripts = self.svc.settings.max_scripts;
+        if size > max_size as u64 {
+            self.no(
+                Some("QUOTA/MAXSIZE"),
+                &format!("Scripts may be at most {max_size} octets"),
+            );
+            return Ok(false);
+        }
+        let list = self.svc.directory.store().sieve_list(account.id).await?;
+        if list.len() >= max_scripts && !list.iter().any(|s| s.name == name) {
+            self.no(
+                Some("QUOTA/MAXSCRIPTS"),
+                &format!("An account may keep at most {max_scripts} scripts"),
+            );
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// A script name (RFC 5804 §1.6: UTF-8 without control characters, and at most

@@ -50,7 +50,7 @@ pub use header::{
 };
 pub use msg_id::{parse_msg_id, parse_msg_id_list};
 pub use parser::{MAX_DEPTH, MAX_PARTS, parse};
-pub use reencode::reencode_undeclared_8bit_headers;
+pub use reencode::{encode_unstructured, reencode_undeclared_8bit_headers};
 pub use search_text::{CaseInsensitiveNeedle, SearchableText, fold_case, searchable_text};
 pub use sort_keys::{SortAddress, SortKeys};
 pub use structure::{BodyPart, EmbeddedMessage, MessageStructure, PartBody};

@@ -239,6 +239,12 @@ fn encoded_word(text: &str, fold: &str) -> String {
         .join(fold)
 }
 
+/// An unstructured header value (a Subject, say) with its non-ASCII words as RFC 2047
+/// encoded words of at most 75 characters, folded onto continuation lines.
+pub fn encode_unstructured(value: &str) -> String {
+    encode_words(value, "\r\n ", false)
+}
+
 /// Unstructured text: each run of non-ASCII words on one line becomes encoded words.
 /// With `keep_addr_specs`, words containing `@` are left as UTF-8.
 fn encode_words(value: &str, fold: &str, keep_addr_specs: bool) -> String {
