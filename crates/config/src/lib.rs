@@ -47,6 +47,8 @@ pub struct Config {
     pub dkim: DkimSection,
     /// Sender rewriting for forwarded mail.
     pub srs: SrsSection,
+    /// Antivirus, spam, DNS lists, greylisting, quarantine.
+    pub scan: ScanSection,
     /// Logging.
     pub log: LogSection,
     /// SMTP (MX and submission) settings.
@@ -110,6 +112,7 @@ impl Config {
         must_exist("tls.private_key", &self.tls.private_key)?;
         must_exist("store.tls_ca_file", &self.store.tls_ca_file)?;
         self.store.check()?;
+        self.scan.check()?;
         match (&self.tls.certificate, &self.tls.private_key) {
             (Some(_), None) => {
                 return Err((

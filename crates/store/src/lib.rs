@@ -30,10 +30,10 @@ mod types;
 
 pub use api::{
     AddressLookup, Alert, CollectedMark, CollectionAccount, CollectionUpdate, DeliveredEntry,
-    DeliveryOutcome, Event, EventFilter, GcReport, LocalTarget, NewCollectionAccount, NewMessage,
-    NewQueuedMessage, OutboxItem, OutboxResult, QueueItem, QueueListing, QueueRecipientInfo,
-    QueuedRecipient, RecipientResult, SessionInfo, SieveForDelivery, SieveScript, StatDelta,
-    StatValue, TraceStep, Webhook,
+    DeliveryOutcome, Event, EventFilter, GcReport, GreylistPolicy, LocalTarget,
+    NewCollectionAccount, NewMessage, NewQuarantined, NewQueuedMessage, OutboxItem, OutboxResult,
+    Quarantined, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
+    SessionInfo, SieveForDelivery, SieveScript, StatDelta, StatValue, TraceStep, Webhook,
 };
 pub use blob::{BlobHash, BlobStore, BlobWriter, StoredBlob};
 pub use changes::{Change, ChangeFeed};

@@ -209,6 +209,31 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[("account_id", Int), ("key", Text), ("expires_at", Int)],
     ),
     (
+        "quarantine",
+        &[
+            ("id", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("blob_hash", Text),
+            ("size", Int),
+            ("sender", Text),
+            ("recipients", Text),
+            ("account_id", Int),
+            ("reason", Text),
+            ("verdict", Text),
+            ("source", Text),
+        ],
+    ),
+    (
+        "greylist",
+        &[
+            ("key", Text),
+            ("first_seen", Int),
+            ("last_seen", Int),
+            ("passes", Int),
+        ],
+    ),
+    (
         "events",
         &[
             ("id", Int),
@@ -308,6 +333,7 @@ const IDENTITIES: &[&str] = &[
     "trace_steps",
     "webhooks",
     "webhook_outbox",
+    "quarantine",
 ];
 
 /// Rows copied per transaction.

@@ -42,3 +42,28 @@ pub(crate) fn next_sieve_generation() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
+
+/// Greylisting: the new `(first_seen, last_seen, passes)` of a triplet seen again at
+/// `now` (`None`: never seen), and whether this attempt passes (`Err(retry_in)`: not
+/// yet). A triplet first seen longer than the retry window ago, or accepted last longer
+/// than `remember` ago, starts over.
+pub(crate) fn greylist_step(
+    row: Option<(i64, i64, i64)>,
+    p: crate::api::GreylistPolicy,
+    now: i64,
+) -> ((i64, i64, i64), std::result::Result<(), i64>) {
+    match row {
+        Some((first, last, passes))
+            if (passes == 0 && now - first <= p.retry_window)
+                || (passes > 0 && now - last <= p.remember) =>
+        {
+            if passes == 0 && now - first < p.delay {
+                ((first, now, 0), Err(p.delay - (now - first)))
+            } else {
+                ((first, now, passes + 1), Ok(()))
+            }
+        }
+        _ if p.delay <= 0 => ((now, now, 1), Ok(())),
+        _ => ((now, now, 0), Err(p.delay)),
+    }
+}

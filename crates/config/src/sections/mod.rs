@@ -7,6 +7,7 @@ mod mail_auth;
 mod monitor;
 mod protocols;
 mod queue;
+mod scan;
 
 pub use clients::*;
 pub use collect::*;
@@ -14,6 +15,7 @@ pub use mail_auth::*;
 pub use monitor::*;
 pub use protocols::*;
 pub use queue::*;
+pub use scan::*;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -11,6 +11,7 @@ mod mailbox;
 mod maintenance;
 pub(crate) mod monitor;
 mod queue;
+mod scan;
 mod sieve;
 
 pub use collect::{CollectedMark, CollectionAccount, CollectionUpdate, NewCollectionAccount};
@@ -24,4 +25,5 @@ pub use monitor::{
 pub use queue::{
     NewQueuedMessage, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
 };
+pub use scan::{GreylistPolicy, NewQuarantined, Quarantined};
 pub use sieve::{SieveForDelivery, SieveScript};

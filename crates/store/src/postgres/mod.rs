@@ -30,6 +30,7 @@ pub(crate) use migrations::run as migrations_run;
 pub(crate) mod nodes;
 pub(crate) mod pop3;
 pub(crate) mod queue;
+pub(crate) mod scan;
 pub(crate) mod settings;
 pub(crate) mod sieve;
 mod tls;

@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] =
+    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = r#"
 -- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
@@ -405,3 +406,30 @@ pub(crate) fn run(conn: &mut Connection) -> Result<()> {
     }
     Ok(())
 }
+
+/// Content scanning: messages held in quarantine (each holds a reference to its blob)
+/// and the greylist's memory (`t:` triplets and `w:` networks).
+const V6: &str = r#"
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    blob_hash   TEXT NOT NULL REFERENCES blobs(hash),
+    size        INTEGER NOT NULL,
+    sender      TEXT NOT NULL,
+    recipients  TEXT NOT NULL,
+    account_id  INTEGER,
+    reason      TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    source      TEXT NOT NULL
+);
+CREATE INDEX quarantine_expiry ON quarantine (expires_at);
+
+CREATE TABLE greylist (
+    key         TEXT PRIMARY KEY,
+    first_seen  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    passes      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX greylist_seen ON greylist (last_seen);
+"#;

@@ -20,6 +20,7 @@ pub(crate) mod monitor;
 pub(crate) mod pop3;
 pub(crate) mod queue;
 mod readers;
+pub(crate) mod scan;
 pub(crate) mod settings;
 pub(crate) mod sieve;
 mod writer;
