@@ -75,6 +75,65 @@ pub struct Envelope {
     /// Sign it with the DKIM keys of its `From` domain, if that domain has keys (mail
     /// we send: submission, `sendmail`, notices, alerts; never mail received on the MX).
     pub sign: bool,
+    /// What the content scanners made of it (`None`: not scanned).
+    pub scan: Option<ScanVerdict>,
+}
+
+/// What the content scanners made of a message, for the Junk decision of each
+/// recipient and for Sieve's `spamtest`/`virustest` (RFC 5235).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScanVerdict {
+    /// The spam score (rspamd's and the milters', plus DNS list weights), if a spam
+    /// scanner ran.
+    pub spam_score: Option<f64>,
+    /// Whether the antivirus found something (`None`: not scanned).
+    pub infected: Option<bool>,
+}
+
+/// The scores at which mail goes to Junk and is refused (`[scan]`), for RFC 5235's
+/// scale and the Junk decision.
+#[derive(Debug, Clone)]
+pub struct SpamPolicy {
+    pub junk_score: f64,
+    pub reject_score: f64,
+    /// Junk scores of domains (`[[scan.domain]]`), lower-case names.
+    pub domain_junk: HashMap<String, f64>,
+}
+
+impl Default for SpamPolicy {
+    fn default() -> Self {
+        SpamPolicy {
+            junk_score: 6.0,
+            reject_score: 15.0,
+            domain_junk: HashMap::new(),
+        }
+    }
+}
+
+impl SpamPolicy {
+    /// RFC 5235 §3.2/§3.3: `spamtest` 1 (clean) to 10 (the refusal score), and its
+    /// percentage.
+    pub fn sieve_score(&self, score: f64) -> pillarbox_sieve::SpamScore {
+        let scale = if self.reject_score > 0.0 {
+            self.reject_score
+        } else {
+            15.0
+        };
+        let ratio = (score / scale).clamp(0.0, 1.0);
+        pillarbox_sieve::SpamScore {
+            score: if score <= 0.0 {
+                1
+            } else {
+                (1.0 + (9.0 * ratio).ceil()).min(10.0) as u8
+            },
+            percent: (100.0 * ratio).round() as u8,
+        }
+    }
+}
+
+/// The name of the setting holding an account's own Junk score.
+pub fn junk_score_setting(address: &str) -> String {
+    format!("spam:junk_score:{}", address.to_ascii_lowercase())
 }
 
 /// What happened to one recipient.
@@ -138,6 +197,8 @@ pub struct DeliveryPipeline {
     server: std::sync::Arc<std::sync::Mutex<Option<ServerScripts>>>,
     /// How long the server-wide scripts are used before they are read again.
     server_refresh: std::time::Duration,
+    /// Junk and refusal scores.
+    spam: std::sync::Arc<SpamPolicy>,
 }
 
 impl DeliveryPipeline {
@@ -153,7 +214,46 @@ impl DeliveryPipeline {
             personal: Default::default(),
             server: Default::default(),
             server_refresh: std::time::Duration::from_secs(10),
+            spam: Default::default(),
         }
+    }
+
+    /// The scores at which scanned mail goes to Junk (`[scan]`).
+    pub fn with_spam_policy(mut self, policy: SpamPolicy) -> DeliveryPipeline {
+        self.spam = std::sync::Arc::new(policy);
+        self
+    }
+
+    /// The scores at which scanned mail goes to Junk.
+    pub fn spam_policy(&self) -> &SpamPolicy {
+        &self.spam
+    }
+
+    /// Whether a message scoring `score` goes to the Junk mailbox of `address`: its own
+    /// score (`pillarbox spam threshold`), else its domain's, else the server's.
+    async fn is_junk(&self, address: &str, score: f64) -> bool {
+        let own = match self
+            .directory
+            .store()
+            .setting(&junk_score_setting(address))
+            .await
+        {
+            Ok(v) => v.and_then(|v| v.trim().parse::<f64>().ok()),
+            Err(e) => {
+                tracing::warn!(account = %address, error = %e, "cannot read the account's Junk score");
+                None
+            }
+        };
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        let threshold = own
+            .or_else(|| {
+                self.spam
+                    .domain_junk
+                    .get(&domain.to_ascii_lowercase())
+                    .copied()
+            })
+            .unwrap_or(self.spam.junk_score);
+        score >= threshold
     }
 
     /// Whether Sieve scripts run at delivery (on by default), and how long the
@@ -321,8 +421,18 @@ impl DeliveryPipeline {
                     _ => Status::Refused,
                 },
             );
+            let junk = match envelope.scan.and_then(|v| v.spam_score) {
+                Some(score) if envelope.mailbox.is_none() && score > 0.0 => {
+                    self.is_junk(&t.address, score).await
+                }
+                _ => false,
+            };
             for c in &d.copies {
-                let mailbox = c.mailbox.clone().or_else(|| envelope.mailbox.clone());
+                let mailbox = c
+                    .mailbox
+                    .clone()
+                    .or_else(|| envelope.mailbox.clone())
+                    .or_else(|| junk.then(|| "Junk".to_string()));
                 if c.create
                     && let Some(name) = &c.mailbox
                     && store.mailbox_get(t.account, name).await?.is_none()
@@ -555,6 +665,15 @@ impl DeliveryPipeline {
             sender: &envelope.sender,
             hostname: &self.hostname,
             now: now(),
+            spam: envelope
+                .scan
+                .and_then(|v| v.spam_score)
+                .map(|s| self.spam.sieve_score(s)),
+            // RFC 5235 §3.4: 1 clean, 5 infected (not removed).
+            virus: envelope
+                .scan
+                .and_then(|v| v.infected)
+                .map(|i| if i { 5 } else { 1 }),
         };
         let mut out = Vec::with_capacity(targets.len());
         for t in targets {

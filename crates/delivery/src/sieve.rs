@@ -212,6 +212,9 @@ pub(crate) struct RunContext<'a> {
     pub sender: &'a str,
     pub hostname: &'a str,
     pub now: i64,
+    /// The scanners' verdicts, for `spamtest` and `virustest`.
+    pub spam: Option<pillarbox_sieve::SpamScore>,
+    pub virus: Option<u8>,
 }
 
 /// Runs the scripts that apply to `account` (whose address is `address`, reached as
@@ -238,6 +241,8 @@ pub(crate) async fn decide(
     };
     let mut input = pillarbox_sieve::Input::new(cx.raw, cx.sender, rcpt);
     input.now = cx.now;
+    input.spam = cx.spam;
+    input.virus = cx.virus;
     input.environment = vec![
         ("domain".to_string(), domain.to_string()),
         ("host".to_string(), cx.hostname.to_string()),

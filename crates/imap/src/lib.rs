@@ -62,6 +62,8 @@ pub struct ImapSettings {
     pub trusted: IpRanges,
     /// Time allowed for the STARTTLS handshake.
     pub tls_handshake_timeout: Duration,
+    /// The spam filter told about Junk moves (`[scan] learn`), if any.
+    pub scanners: Option<Arc<pillarbox_scan::policy::Scanners>>,
 }
 
 /// The IMAP service, shared by the plain and the implicit-TLS listeners. Cheap to clone.

@@ -73,8 +73,11 @@ kinds! {
     MessageBounced => "message.bounced", Warning;
     CollectionRun => "collection.run", Info;
     CollectionFailed => "collection.failed", Warning;
-    // Recorded by content scanning (issue "content scanning") once it exists.
+    // Content scanning: a virus or spam refused, a scanner that gave no verdict, a
+    // message held in quarantine.
     ScannerVerdict => "scanner.verdict", Notice;
+    ScannerFailed => "scanner.failed", Error;
+    MessageQuarantined => "message.quarantined", Warning;
     SessionKilled => "session.killed", Notice;
     SieveFailed => "sieve.failed", Warning;
     AlertRaised => "alert.raised", Warning;

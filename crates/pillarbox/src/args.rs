@@ -64,6 +64,17 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Messages held back by content scanning: list, show, release to their
+    /// recipients, delete.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// Spam filtering settings of accounts.
+    Spam {
+        #[command(subcommand)]
+        command: SpamCommand,
+    },
     /// The event log: logins, refusals, deliveries, errors... (filters combine).
     Events(EventsArgs),
     /// A message's timeline: received, checked, delivered, queued, each attempt, notices.
@@ -761,5 +772,38 @@ pub enum RulesCommand {
     Clear {
         account: String,
         kind: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// The quarantined messages, newest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One quarantined message: its verdict and its header (--raw: the whole message).
+    Show {
+        id: i64,
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Deliver a quarantined message to its recipients (unscanned) and remove it.
+    Release { id: i64 },
+    /// Delete a quarantined message.
+    Delete { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpamCommand {
+    /// The score at or above which ACCOUNT's mail goes to its Junk mailbox (without
+    /// SCORE: show it; --clear: back to the domain's or the server's).
+    Threshold {
+        account: String,
+        score: Option<f64>,
+        #[arg(long)]
+        clear: bool,
     },
 }

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod logging;
 mod monitoring;
+mod scanning;
 mod services;
 
 use std::process::ExitCode;

@@ -33,6 +33,10 @@ pub struct ServiceContext {
     pub managesieve: ManageSieveService,
     /// The MX's SPF, DKIM and DMARC checks (`[mail_auth]`), shared by SMTP listeners.
     pub checks: Option<std::sync::Arc<pillarbox_smtp::auth_checks::InboundChecks>>,
+    /// The MX's screening (`[scan]`: DNS lists, greylisting, early talkers, rates).
+    pub screen: Option<std::sync::Arc<pillarbox_smtp::screen::Screen>>,
+    /// Antivirus and spam scanners (`[scan]`), shared by every listener.
+    pub scanners: Option<std::sync::Arc<pillarbox_scan::policy::Scanners>>,
 }
 
 impl ServiceContext {
@@ -61,11 +65,13 @@ impl ServiceContext {
             directory.clone(),
             Some(tls.clone()),
         );
+        let scanners = crate::scanning::scanners(&config);
         let imap = ImapService::new(
             ImapSettings {
                 imap: config.imap.clone(),
                 trusted: config.network.trusted.clone(),
                 tls_handshake_timeout: config.limits.tls_handshake_timeout.get(),
+                scanners: scanners.clone(),
             },
             directory.clone(),
             Some(tls.clone()),
@@ -111,7 +117,25 @@ impl ServiceContext {
         } else {
             None
         };
+        let resolver = [
+            &config.scan.resolver,
+            &config.mail_auth.resolver,
+            &config.queue.resolver,
+        ]
+        .into_iter()
+        .find(|r| !r.is_empty())
+        .cloned()
+        .unwrap_or_default();
+        let screen = match pillarbox_smtp::screen::Screen::new(&config.scan, &resolver) {
+            Ok(s) => s.map(std::sync::Arc::new),
+            Err(e) => {
+                tracing::error!(error = %e, "DNS lists are off");
+                None
+            }
+        };
         Self {
+            screen,
+            scanners,
             config,
             pipeline,
             tls,
@@ -186,6 +210,10 @@ fn smtp(ctx: &ServiceContext, kind: ListenerKind, tls: TlsMode) -> SmtpService {
         relay: ctx.config.network.relay.clone(),
         bounce_from: ctx.config.queue.bounce_sender(&ctx.config.server.hostname),
         checks: ctx.checks.clone(),
+        screen: (kind == ListenerKind::Mx)
+            .then(|| ctx.screen.clone())
+            .flatten(),
+        scanners: ctx.scanners.clone(),
     };
     let starttls = (tls == TlsMode::Plain).then(|| ctx.tls.clone());
     SmtpService::new(kind, settings, ctx.pipeline.clone(), starttls)

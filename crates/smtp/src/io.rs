@@ -143,6 +143,20 @@ impl Io {
         Ok(n)
     }
 
+    /// Whether the client sends something within `wait` (an early talker, before our
+    /// greeting). `Err` when it closed the connection.
+    pub async fn talks_within(&mut self, wait: std::time::Duration) -> io::Result<bool> {
+        let timeout = std::mem::replace(&mut self.timeout, wait);
+        let r = self.fill().await;
+        self.timeout = timeout;
+        match r {
+            Ok(0) => Err(closed()),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Takes the stream out for a TLS handshake, discarding unread input: commands
     /// pipelined before the handshake must not be executed (CVE-2011-0411 class).
     pub fn take_stream_for_tls(&mut self) -> Option<BoxedStream> {

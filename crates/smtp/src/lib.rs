@@ -16,6 +16,7 @@ mod cmd;
 mod io;
 pub mod proto;
 mod received;
+pub mod screen;
 mod session;
 mod spool;
 
@@ -67,6 +68,10 @@ pub struct SmtpSettings {
     pub bounce_from: String,
     /// SPF, DKIM and DMARC checks of mail from other servers (`None`: off).
     pub checks: Option<Arc<auth_checks::InboundChecks>>,
+    /// DNS lists, greylisting, early talkers, rates for MX clients (`None`: off).
+    pub screen: Option<Arc<screen::Screen>>,
+    /// Antivirus and spam scanners (`None`: none configured).
+    pub scanners: Option<Arc<pillarbox_scan::policy::Scanners>>,
 }
 
 /// An SMTP listener's service. Cheap to clone.

@@ -40,6 +40,8 @@ pub(crate) struct Transaction {
     pub bdat: Option<Spool>,
     /// BDAT went over the size limit; the remaining chunks are discarded.
     pub bdat_failed: Option<Reply>,
+    /// DNS lists that list the client or its domains, below the refusal weight.
+    pub listings: Vec<crate::screen::Listing>,
 }
 
 /// Where the conversation is (RFC 5321 §4.1.4 ordering).
@@ -73,6 +75,17 @@ pub(crate) struct Session {
     pub conn_id: u64,
     /// The client's FCrDNS, looked up from the moment it connected (MX with checks on).
     pub reverse: Reverse,
+    /// Screening applies to this client (the MX, not a relay network).
+    pub screened: bool,
+    /// The DNS lists that list the client, looked up from the moment it connected.
+    pub listed: Listed,
+}
+
+/// The DNS list lookups of the client's address.
+pub(crate) enum Listed {
+    Off,
+    Pending(tokio::task::JoinHandle<Vec<crate::screen::Listing>>),
+    Done(Vec<crate::screen::Listing>),
 }
 
 /// The client's FCrDNS lookup (`auth_checks::InboundChecks::iprev`).
@@ -104,7 +117,18 @@ impl Session {
             }
             _ => Reverse::Off,
         };
+        let screened = !svc.kind.is_submission() && !svc.settings.relay.contains(peer.ip());
+        let listed = match &svc.settings.screen {
+            Some(screen) if screened && screen.checks_ips() => {
+                let screen = screen.clone();
+                let ip = peer.ip();
+                Listed::Pending(tokio::spawn(async move { screen.check_ip(ip).await }))
+            }
+            _ => Listed::Off,
+        };
         Session {
+            screened,
+            listed,
             svc,
             io: Io::new(stream, timeout),
             peer,
@@ -182,7 +206,59 @@ impl Session {
         self.tls.is_some() || self.svc.settings.trusted.contains(self.peer.ip())
     }
 
+    /// The DNS lists that list the client's address, waiting for the lookups started
+    /// at connection if they are still under way.
+    pub async fn listed(&mut self) -> &[crate::screen::Listing] {
+        if let Listed::Pending(handle) = &mut self.listed {
+            let done = handle.await.unwrap_or_default();
+            self.listed = Listed::Done(done);
+        }
+        match &self.listed {
+            Listed::Done(l) => l,
+            _ => &[],
+        }
+    }
+
+    /// Connection-time screening before the greeting: the connection rate, and early
+    /// talkers. `Some` is the reply that ends the session.
+    async fn screen_connection(&mut self) -> Option<Reply> {
+        let screen = self.svc.settings.screen.clone()?;
+        if !self.screened {
+            return None;
+        }
+        if !screen.admit_connection(self.peer.ip()) {
+            return Some(Reply::new(
+                421,
+                Some((4, 7, 0)),
+                format!(
+                    "{} Too many connections from your address, try again later",
+                    self.host()
+                ),
+            ));
+        }
+        if !screen.greet_delay.is_zero() {
+            match self.io.talks_within(screen.greet_delay).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Some(Reply::new(
+                        554,
+                        Some((5, 5, 1)),
+                        "Protocol error: you talked before my greeting",
+                    ));
+                }
+                Err(_) => return Some(Reply::new(421, Some((4, 4, 2)), "Connection closed")),
+            }
+        }
+        None
+    }
+
     pub async fn run(mut self) {
+        if let Some(r) = self.screen_connection().await {
+            self.reply(r);
+            let _ = self.io.flush().await;
+            self.io.shutdown().await;
+            return;
+        }
         let greeting = catalogue::greeting(self.host());
         self.io.reply(&greeting);
         loop {

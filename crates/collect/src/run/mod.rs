@@ -152,6 +152,8 @@ pub struct Runner {
     pub hostname: String,
     pub limits: RunLimits,
     pub tokens: Arc<TokenCache>,
+    /// Antivirus and spam scanners (`[scan]`), when collected mail is scanned.
+    pub scanners: Option<Arc<pillarbox_scan::policy::Scanners>>,
 }
 
 /// What one protocol run needs.
@@ -261,6 +263,8 @@ impl Runner {
                 server: s.host.clone(),
                 code_page,
                 destination: s.destination.clone(),
+                scanners: self.scanners.clone().filter(|sc| sc.scans("collect")),
+                owner: owner.id,
             },
         };
         let result = match s.protocol {

@@ -54,7 +54,10 @@ pub(crate) async fn copy(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Copy
     }
     let store = s.svc.directory.store().clone();
     match store.copy(sel.mailbox, uids, dest.id).await {
-        Ok(pairs) => match copyuid(dest.uidvalidity, &pairs) {
+        Ok(pairs) => match {
+            learn(s, sel, &dest, &pairs);
+            copyuid(dest.uidvalidity, &pairs)
+        } {
             Some(code) => Outcome::reply(cat::ok_code(tag, code, cat::COPY_DONE)),
             None => Outcome::reply(cat::ok(tag, cat::COPY_DONE)),
         },
@@ -83,6 +86,7 @@ pub(crate) async fn move_(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Cop
         Ok(p) => p,
         Err(e) => return Outcome::reply(cat::for_store_error(tag, &e)),
     };
+    learn(s, sel, &dest, &pairs);
     if let Some(code) = copyuid(dest.uidvalidity, &pairs) {
         s.reply(&cat::untagged_ok(Some(code), cat::DONE));
     }
@@ -91,4 +95,62 @@ pub(crate) async fn move_(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Cop
     let announced = sel.view.take_expunged();
     announce_expunged(s, &announced);
     Outcome::reply(cat::ok(tag, cat::MOVE_DONE))
+}
+
+/// Whether a mailbox is where users put spam.
+fn is_junk(name: &str, special_use: Option<&str>) -> bool {
+    special_use.is_some_and(|u| u.eq_ignore_ascii_case("\\Junk"))
+        || name.eq_ignore_ascii_case("Junk")
+        || name.eq_ignore_ascii_case("Spam")
+}
+
+/// Reports messages copied or moved into Junk to the spam filter as spam, and out of
+/// Junk (elsewhere than Trash) as ham (`[scan] learn`). Runs in the background: the
+/// client's answer does not wait for the spam filter, and a failure is only logged.
+fn learn(s: &Session, sel: &Selected, dest: &pillarbox_store::Mailbox, pairs: &[(u32, u32)]) {
+    let Some(scanners) = s.svc.settings.scanners.clone().filter(|sc| sc.learns()) else {
+        return;
+    };
+    let into = is_junk(&dest.name, dest.special_use.as_deref());
+    let from = is_junk(&sel.name, None);
+    let trash = dest
+        .special_use
+        .as_deref()
+        .is_some_and(|u| u.eq_ignore_ascii_case("\\Trash"))
+        || dest.name.eq_ignore_ascii_case("Trash");
+    let spam = match (from, into) {
+        (false, true) => true,
+        (true, false) if !trash => false,
+        _ => return,
+    };
+    let store = s.svc.directory.store().clone();
+    let mailbox = dest.id;
+    let uids: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+    let account = sel.account.address();
+    tokio::spawn(async move {
+        let hashes: Vec<pillarbox_store::BlobHash> = match store.entry_blobs(mailbox).await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|(uid, _, _)| uids.contains(uid))
+                .map(|(_, h, _)| h)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "learning: cannot read the messages");
+                return;
+            }
+        };
+        let contents = match store.blob_contents(hashes).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "learning: cannot read the messages");
+                return;
+            }
+        };
+        for msg in contents.into_iter().flatten() {
+            match scanners.learn(spam, &msg).await {
+                Ok(()) => tracing::info!(%account, spam, "reported to the spam filter"),
+                Err(e) => tracing::warn!(%account, spam, error = %e, "learning failed"),
+            }
+        }
+    });
 }

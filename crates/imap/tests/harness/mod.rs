@@ -32,6 +32,7 @@ pub fn settings() -> ImapSettings {
         },
         trusted: IpRanges::from_static(&["127.0.0.0/8"]),
         tls_handshake_timeout: Duration::from_secs(10),
+        scanners: None,
     }
 }
 

@@ -6,6 +6,7 @@ mod alias;
 mod collect;
 mod domain;
 mod monitor;
+mod quarantine;
 mod queue;
 pub mod sendmail;
 mod serve;
@@ -67,6 +68,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Collect { command } => {
             let config = load_config(cli.config.as_deref())?;
             collect::run(command, &config).await
+        }
+        Command::Quarantine { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            quarantine::run(command, &config).await
+        }
+        Command::Spam { command } => {
+            quarantine::spam(command, &tool_directory(cli.config.as_deref())?).await
         }
         Command::Events(a) => monitor::events(a, &open_tool_store(cli.config.as_deref())?).await,
         Command::Trace { key, since, json } => {

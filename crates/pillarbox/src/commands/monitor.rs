@@ -40,6 +40,13 @@ fn when(flag: &str, s: &str) -> Result<i64> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// Seconds since the epoch as `2026-12-03 09:12:44`, UTC.
+pub(crate) fn format_time(secs: i64) -> String {
+    let mut s = stamp(secs.saturating_mul(1000));
+    s.truncate(19);
+    s
+}
+
 /// Milliseconds since the epoch as `2026-12-03 09:12:44.123`, UTC.
 fn stamp(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

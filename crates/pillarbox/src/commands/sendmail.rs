@@ -219,7 +219,8 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
             config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
         )
         .with_hostname(&config.server.hostname)
-        .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0);
+        .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0)
+        .with_spam_policy(crate::scanning::spam_policy(&config));
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),

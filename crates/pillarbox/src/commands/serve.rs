@@ -142,7 +142,8 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
                 config.dkim.on_key_error == pillarbox_config::OnKeyError::SendUnsigned,
             )
             .with_hostname(&config.server.hostname)
-            .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0),
+            .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0)
+            .with_spam_policy(crate::scanning::spam_policy(&config)),
         tls.clone(),
         accept,
         monitoring.certificate_not_after.clone(),
@@ -168,12 +169,13 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
                 hostname: config.server.hostname.clone(),
                 limits: pillarbox_collect::RunLimits::from_config(&config.collect),
                 tokens: std::sync::Arc::new(pillarbox_collect::connect::TokenCache::default()),
+                scanners: ctx.scanners.clone(),
             },
             config.collect.clone(),
         )
         .spawn(shutdown.token())
     });
-    spawn_maintenance(store.clone(), config.pop3.expire_days);
+    spawn_maintenance(store.clone(), config.pop3.expire_days, &config.scan);
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
 
     signals.wait(&tls, &monitoring).await;
@@ -229,11 +231,28 @@ impl Signals {
 
 /// Hourly, starting now: the POP3 EXPIRE policy (messages POP3 retrieved `expire_days`
 /// ago are removed) and garbage collection of unreferenced blobs.
-fn spawn_maintenance(store: Store, pop3_expire_days: Option<u32>) {
+fn spawn_maintenance(
+    store: Store,
+    pop3_expire_days: Option<u32>,
+    scan: &pillarbox_config::ScanSection,
+) {
+    let greylist_remember = scan.greylist.remember.get().as_secs() as i64;
+    let greylist_window = scan.greylist.retry_window.get().as_secs() as i64;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            let now = pillarbox_delivery::now();
+            match store.quarantine_expire(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "quarantine: expired messages removed"),
+                Err(e) => tracing::warn!(error = %e, "quarantine expiry failed"),
+            }
+            // What neither an accepted triplet nor a first attempt still needs.
+            let cutoff = now - greylist_remember.max(greylist_window);
+            if let Err(e) = store.greylist_expire(cutoff).await {
+                tracing::warn!(error = %e, "greylist expiry failed");
+            }
             if let Some(days) = pop3_expire_days.filter(|d| *d > 0) {
                 let age = Duration::from_secs(u64::from(days) * 86_400);
                 match store.pop3_expire(age).await {

@@ -8,6 +8,7 @@ pub mod peers;
 #[path = "../../../store/tests/common/postgres.rs"]
 pub mod postgres;
 pub mod remote;
+pub mod scanners;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

@@ -6,6 +6,8 @@
 use pillarbox_delivery::dsn::{self, Action, DsnInput, DsnKind, DsnRecipient};
 use pillarbox_delivery::{Envelope, Recipient, RecipientOutcome};
 
+use pillarbox_scan::policy::Fate;
+
 use crate::proto::data::{DataDecoder, DataViolation};
 use crate::proto::{Reply, catalogue};
 use crate::received;
@@ -292,16 +294,58 @@ async fn deliver(s: &Session, helo: &Helo, tx: &Transaction, spool: Spool) -> Re
     };
     record_received(s, helo, tx, raw.len());
     let mut junk = false;
-    let (blob, raw) = match check(s, helo, tx, &raw).await {
-        Checked::Unchanged => (blob, raw),
+    let mut changed = false;
+    let mut raw = raw;
+    match check(s, helo, tx, &raw).await {
+        Checked::Unchanged => {}
         Checked::Refused(reply) => return reply,
-        Checked::Rewritten { raw, quarantine } => {
+        Checked::Rewritten {
+            raw: rewritten,
+            quarantine,
+        } => {
             junk = quarantine;
-            match store.blobs().put(raw.clone()).await {
-                Ok(b) => (b, raw),
-                Err(e) => return store_reply(&e),
+            raw = rewritten;
+            changed = true;
+        }
+    }
+    let mut verdict = None;
+    if let Some(outcome) = scan(s, helo, tx, &raw).await {
+        verdict = Some(pillarbox_delivery::ScanVerdict {
+            spam_score: outcome.spam_score,
+            infected: outcome.infected,
+        });
+        if let Some(m) = outcome.message {
+            raw = m;
+            changed = true;
+        }
+        match outcome.fate {
+            Fate::Accept => {}
+            Fate::Reject { code, status, text } => {
+                let mut parts = status.split('.').map(|p| p.parse::<u16>().unwrap_or(0));
+                let st = (
+                    u8::try_from(parts.next().unwrap_or(5)).unwrap_or(5),
+                    parts.next().unwrap_or(7),
+                    parts.next().unwrap_or(1),
+                );
+                return Reply::new(code, Some(st), text);
+            }
+            Fate::TempFail { text } => return Reply::new(451, Some((4, 7, 1)), text),
+            Fate::Discard => {
+                tracing::info!(id = %tx.id, "message discarded by a content filter");
+                return catalogue::queued(&tx.id);
+            }
+            Fate::Quarantine { reason } => {
+                return quarantine(s, tx, raw, &reason, outcome.summary).await;
             }
         }
+    }
+    let blob = if changed {
+        match store.blobs().put(raw.clone()).await {
+            Ok(b) => b,
+            Err(e) => return store_reply(&e),
+        }
+    } else {
+        blob
     };
     let envelope = Envelope {
         trace: Some(tx.id.clone()),
@@ -324,6 +368,7 @@ async fn deliver(s: &Session, helo: &Helo, tx: &Transaction, spool: Spool) -> Re
         route: None,
         enforce_quota: true,
         sign: s.auth.is_some(),
+        scan: verdict,
     };
     let outcomes = match s.svc.pipeline.deliver(blob, &raw, &envelope).await {
         Ok(o) => o,
@@ -362,6 +407,133 @@ async fn deliver(s: &Session, helo: &Helo, tx: &Transaction, spool: Spool) -> Re
         "message accepted"
     );
     catalogue::queued(&tx.id)
+}
+
+/// Content scanning (`[scan]`): clamd, milters, rspamd, with the DNS list listings
+/// made at MAIL counting towards the spam score. `None` when the message is not
+/// scanned (no scanners, or not on this listener, or from a relay network).
+async fn scan(
+    s: &Session,
+    helo: &Helo,
+    tx: &Transaction,
+    raw: &[u8],
+) -> Option<pillarbox_scan::policy::Outcome> {
+    let scanners = s.svc.settings.scanners.as_ref()?;
+    let listener = s.svc.kind.name();
+    if !scanners.scans(listener) || (!s.svc.kind.is_submission() && s.auth.is_some()) {
+        return None;
+    }
+    if !s.svc.kind.is_submission() && s.svc.settings.relay.contains(s.peer.ip()) {
+        return None;
+    }
+    let rcpts: Vec<String> = tx.rcpts.iter().map(|r| r.address.clone()).collect();
+    let user = s.auth.as_ref().map(|a| a.address());
+    let hostname = match &s.reverse {
+        crate::session::Reverse::Done(out) => out
+            .as_ref()
+            .and_then(|o| crate::auth_checks::verified_name(o)),
+        _ => None,
+    };
+    let cx = pillarbox_scan::policy::Context {
+        listener,
+        ip: Some(s.peer.ip()),
+        port: s.peer.port(),
+        helo: &helo.name,
+        hostname: hostname.as_deref(),
+        from: &tx.sender,
+        rcpts: &rcpts,
+        user: user.as_deref(),
+        queue_id: &tx.id,
+        extra: tx
+            .listings
+            .iter()
+            .map(|l| (format!("DNSBL({})", l.zone), l.weight))
+            .collect(),
+    };
+    let started = std::time::Instant::now();
+    let outcome = scanners.scan(&cx, raw).await;
+    let m = s.svc.pipeline.directory().monitor();
+    m.observe("scan", started.elapsed());
+    m.step(&tx.id, "scanned", outcome.summary.clone(), Vec::new());
+    for f in &outcome.failures {
+        tracing::error!(id = %tx.id, problem = %f, "content scanning");
+        m.event(
+            pillarbox_monitor::NewEvent::new(
+                pillarbox_monitor::EventKind::ScannerFailed,
+                f.clone(),
+            )
+            .ip(s.peer.ip())
+            .trace(&tx.id),
+        );
+    }
+    match &outcome.fate {
+        Fate::Reject { text, .. } => m.event(
+            pillarbox_monitor::NewEvent::new(
+                pillarbox_monitor::EventKind::ScannerVerdict,
+                format!("refused from {}: {text}", s.peer.ip()),
+            )
+            .ip(s.peer.ip())
+            .trace(&tx.id),
+        ),
+        Fate::Discard => m.event(
+            pillarbox_monitor::NewEvent::new(
+                pillarbox_monitor::EventKind::ScannerVerdict,
+                format!("discarded (a milter said so), from {}", s.peer.ip()),
+            )
+            .ip(s.peer.ip())
+            .trace(&tx.id),
+        ),
+        _ => {}
+    }
+    Some(outcome)
+}
+
+/// Holds the message in quarantine instead of delivering it; `250` once it is durable
+/// there.
+async fn quarantine(
+    s: &Session,
+    tx: &Transaction,
+    raw: Vec<u8>,
+    reason: &str,
+    summary: serde_json::Value,
+) -> Reply {
+    let store = s.svc.pipeline.directory().store();
+    let blob = match store.blobs().put(raw).await {
+        Ok(b) => b,
+        Err(e) => return store_reply(&e),
+    };
+    let days = s
+        .svc
+        .settings
+        .scanners
+        .as_ref()
+        .map_or(30, |sc| sc.quarantine_days());
+    let q = pillarbox_store::NewQuarantined {
+        blob,
+        sender: tx.sender.clone(),
+        recipients: tx.rcpts.iter().map(|r| r.address.clone()).collect(),
+        account: None,
+        reason: reason.to_string(),
+        verdict: summary.to_string(),
+        source: format!("smtp {}", s.peer.ip()),
+        expires_at: pillarbox_delivery::now() + i64::from(days) * 86400,
+    };
+    match store.quarantine_put(q).await {
+        Ok(id) => {
+            let m = s.svc.pipeline.directory().monitor();
+            m.event(
+                pillarbox_monitor::NewEvent::new(
+                    pillarbox_monitor::EventKind::MessageQuarantined,
+                    format!("quarantined as {id}: {reason} (from {})", s.peer.ip()),
+                )
+                .ip(s.peer.ip())
+                .trace(&tx.id),
+            );
+            tracing::info!(id = %tx.id, quarantine = id, reason, "message quarantined");
+            catalogue::queued(&tx.id)
+        }
+        Err(e) => store_reply(&e),
+    }
 }
 
 /// Records the message's first trace step: who sent it, how, to whom.

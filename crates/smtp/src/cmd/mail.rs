@@ -19,7 +19,14 @@ pub async fn mail(s: &mut Session, from: String, params: MailParams) {
             return;
         }
     };
-    let refusal = check(s, &from, &params).await;
+    let mut refusal = check(s, &from, &params).await;
+    let mut listings = Vec::new();
+    if refusal.is_none() {
+        match screen(s, &helo.name, &from).await {
+            Ok(l) => listings = l,
+            Err(r) => refusal = Some(r),
+        }
+    }
     match refusal {
         Some(r) => {
             s.phase = Phase::Greeted(helo);
@@ -38,11 +45,56 @@ pub async fn mail(s: &mut Session, from: String, params: MailParams) {
                     rcpts: Vec::new(),
                     bdat: None,
                     bdat_failed: None,
+                    listings,
                 },
             );
             s.reply(catalogue::sender_ok());
         }
     }
+}
+
+/// The MX's screening at MAIL: the client's message rate, and the DNS lists of its
+/// address, its HELO name and its sender's domain. The listings below the refusal
+/// weight go on to the spam score.
+async fn screen(
+    s: &mut Session,
+    helo: &str,
+    from: &str,
+) -> Result<Vec<crate::screen::Listing>, crate::proto::Reply> {
+    let Some(screen) = s.svc.settings.screen.clone() else {
+        return Ok(Vec::new());
+    };
+    if !s.screened || s.auth.is_some() {
+        return Ok(Vec::new());
+    }
+    let ip = s.peer.ip();
+    if !screen.admit_message(ip) {
+        return Err(crate::proto::Reply::new(
+            451,
+            Some((4, 7, 1)),
+            "Too many messages from your address, try again later",
+        ));
+    }
+    let mut listings = s.listed().await.to_vec();
+    let sender_domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    let mut domains = vec![helo];
+    if !sender_domain.eq_ignore_ascii_case(helo) {
+        domains.push(sender_domain);
+    }
+    listings.extend(screen.check_domains(&domains).await);
+    if screen.refuses(&listings) {
+        let names: Vec<String> = listings
+            .iter()
+            .map(|l| format!("{} listed by {}", l.listed, l.zone))
+            .collect();
+        tracing::info!(%ip, listings = %names.join(", "), "refused: DNS lists");
+        return Err(crate::proto::Reply::new(
+            554,
+            Some((5, 7, 1)),
+            format!("Service unavailable; {}", names.join(", ")),
+        ));
+    }
+    Ok(listings)
 }
 
 async fn check(s: &Session, from: &str, params: &MailParams) -> Option<crate::proto::Reply> {

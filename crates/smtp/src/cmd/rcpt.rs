@@ -32,6 +32,10 @@ pub async fn rcpt(s: &mut Session, to: String, params: RcptParams) {
             return;
         }
     };
+    if let Err(r) = greylist(s, &to).await {
+        s.reply(r);
+        return;
+    }
     if let Phase::Mail(_, tx) = &mut s.phase {
         tx.rcpts.push(Rcpt {
             address: to,
@@ -40,6 +44,46 @@ pub async fn rcpt(s: &mut Session, to: String, params: RcptParams) {
         });
     }
     s.reply(catalogue::recipient_ok());
+}
+
+/// Greylisting (`[scan.greylist]`): the first attempt of an unknown (network, sender,
+/// recipient) triplet is refused for now; a retry after the delay passes.
+async fn greylist(s: &Session, to: &str) -> Result<(), Reply> {
+    let Some(policy) = s.svc.settings.screen.as_ref().and_then(|g| g.greylist) else {
+        return Ok(());
+    };
+    let Phase::Mail(_, tx) = &s.phase else {
+        return Ok(());
+    };
+    if !s.screened || s.auth.is_some() {
+        return Ok(());
+    }
+    let network = crate::screen::greylist_network(s.peer.ip());
+    let triplet = format!(
+        "{network}|{}|{}",
+        tx.sender.to_ascii_lowercase(),
+        to.to_ascii_lowercase()
+    );
+    let store = s.svc.pipeline.directory().store();
+    match store
+        .greylist_check(&network, &triplet, policy, pillarbox_delivery::now())
+        .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(wait)) => {
+            tracing::info!(ip = %s.peer.ip(), rcpt = %to, wait, "greylisted");
+            Err(Reply::new(
+                451,
+                Some((4, 7, 1)),
+                format!("Greylisted, please try again in {wait} seconds"),
+            ))
+        }
+        Err(e) => {
+            // The store down: let the message through rather than refuse all mail.
+            tracing::warn!(error = %e, "greylist lookup failed; accepting");
+            Ok(())
+        }
+    }
 }
 
 /// Resolves the recipient and applies the policy; the resolution goes on to delivery.
