@@ -22,7 +22,7 @@ use crate::{Clamd, Endpoint, ScanError, VirusVerdict};
 pub struct Scanners {
     clamd: Option<Clamd>,
     rspamd: Option<Rspamd>,
-    milters: Vec<(Milter, OnScanError)>,
+    milters: Vec<(Milter, OnScanError, Vec<String>)>,
     settings: ScanSection,
     hostname: String,
 }
@@ -132,6 +132,7 @@ impl Scanners {
                     timeout: m.timeout.get(),
                 },
                 m.on_error.unwrap_or(scan.on_error),
+                m.listeners.clone(),
             ));
         }
         if clamd.is_none() && rspamd.is_none() && milters.is_empty() {
@@ -146,9 +147,14 @@ impl Scanners {
         }))
     }
 
-    /// Whether mail arriving on `listener` is scanned.
+    /// Whether mail arriving on `listener` is scanned: it is one of `[scan]
+    /// listeners`, or a milter names it.
     pub fn scans(&self, listener: &str) -> bool {
         self.settings.scans(listener)
+            || self
+                .milters
+                .iter()
+                .any(|(_, _, l)| l.iter().any(|l| l == listener))
     }
 
     /// Whether Junk moves are reported to rspamd.
@@ -188,8 +194,11 @@ impl Scanners {
         let mut added: Vec<(String, String)> = Vec::new();
         let mut removed: Vec<String> = Vec::new();
 
+        // Listeners `[scan] listeners` names get every scanner; the others only the
+        // milters that name them.
+        let all = self.settings.scans(cx.listener);
         // 1. Viruses.
-        if let Some(clamd) = &self.clamd {
+        if let Some(clamd) = self.clamd.as_ref().filter(|_| all) {
             let too_big = msg.len() > clamd.max_size;
             if too_big && self.settings.oversize == Oversize::SkipWithHeader {
                 unscanned.push("clamd: too big".into());
@@ -242,7 +251,11 @@ impl Scanners {
         // 2. Milters, in order; each sees the message as the one before left it.
         let mut current: Option<Vec<u8>> = None;
         let mut milter_notes = Vec::new();
-        for (milter, on_err) in &self.milters {
+        for (milter, on_err, listeners) in &self.milters {
+            let named = listeners.iter().any(|l| l == cx.listener);
+            if !(named || (listeners.is_empty() && all)) {
+                continue;
+            }
             let req = crate::MilterRequest {
                 hostname: &cx
                     .hostname
@@ -321,7 +334,7 @@ impl Scanners {
             (!cx.extra.is_empty()).then(|| cx.extra.iter().map(|e| e.1).sum());
         let mut rspamd_says: Option<Action> = None;
         let mut smtp_message = None;
-        if let Some(rspamd) = &self.rspamd {
+        if let Some(rspamd) = self.rspamd.as_ref().filter(|_| all) {
             let req = CheckRequest {
                 ip: cx.ip,
                 helo: (!cx.helo.is_empty()).then_some(cx.helo),

@@ -195,6 +195,14 @@ impl ScanSection {
                 ));
             }
             endpoint(&format!("scan.milter[{i}].address"), &m.address)?;
+            for (j, l) in m.listeners.iter().enumerate() {
+                if !LISTENERS.contains(&l.as_str()) {
+                    return Err((
+                        format!("scan.milter[{i}].listeners[{j}]"),
+                        format!("expected one of {}", LISTENERS.join(", ")),
+                    ));
+                }
+            }
         }
         for (i, d) in self.dnsbl.iter().enumerate() {
             if d.zone.trim_matches('.').is_empty() || d.zone.contains(' ') {
@@ -230,6 +238,9 @@ pub struct MilterEntry {
     /// The milter down or broken: `tempfail` or `accept_and_tag` (default: `[scan]
     /// on_error`).
     pub on_error: Option<OnScanError>,
+    /// Listeners whose mail this milter sees (empty: every listener `[scan]
+    /// listeners` names).
+    pub listeners: Vec<String>,
 }
 
 impl Default for MilterEntry {
@@ -239,6 +250,7 @@ impl Default for MilterEntry {
             address: String::new(),
             timeout: Seconds::secs(60),
             on_error: None,
+            listeners: Vec::new(),
         }
     }
 }
