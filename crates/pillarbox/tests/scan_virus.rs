@@ -231,3 +231,35 @@ fn base64(data: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn a_message_over_the_scanner_limit_is_scanned_in_part_or_tagged() {
+    let clamd = Clamd::shared();
+    let first = TestServer::start(&format!(
+        "{}\n[scan]\nclamd = \"{}\"\nclamd_max_size = 2048\n",
+        listen_any("127.0.0.1"),
+        clamd.addr()
+    ));
+    accounts(&first, &["bob"]);
+    let skip = TestServer::start(&format!(
+        "{}\n[scan]\nclamd = \"{}\"\nclamd_max_size = 2048\noversize = \"skip_with_header\"\n",
+        listen_any("127.0.0.1"),
+        clamd.addr()
+    ));
+    accounts(&skip, &["bob"]);
+    let padding = "x".repeat(76) + "\n";
+    // EICAR at the start: found in the first 2 KiB.
+    let early = format!("{EICAR}\n{}", padding.repeat(60));
+    assert!(send(&first, "early", &early).contains("554 5.7.1"));
+    // Not scanned at all when skipping: delivered, and says so.
+    let out = send(&skip, "skipped", &early);
+    assert!(out.contains("250 2.0.0"), "{out}");
+    let inbox = folder(&skip, "INBOX");
+    assert!(
+        inbox[0].contains("X-Pillarbox-Scan: unscanned (clamd: too big)"),
+        "{}",
+        inbox[0]
+    );
+    // Small messages are scanned as usual on both.
+    assert!(send(&skip, "small", EICAR).contains("554 5.7.1"));
+}
