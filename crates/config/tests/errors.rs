@@ -215,3 +215,21 @@ fn collect_section_defaults_and_ranges() {
     let e = err("[collect]\ntick = \"0s\"\n");
     assert_names(&e, 2, "collect.tick", "at least 1s");
 }
+
+#[test]
+fn scan_settings_name_their_key() {
+    let e = err("[scan]\nclamd = \"localhost\"\n");
+    assert_names(&e, 2, "scan.clamd", "expected host:port");
+    let e = err("[scan]\nlisteners = [\"smtp\", \"imap\"]\n");
+    assert_names(&e, 2, "scan.listeners", "expected one of smtp");
+    let e = err("[[scan.milter]]\nname = \"dkim\"\naddress = \"::1:8891\"\n");
+    assert_names(&e, 3, "scan.milter.0.address", "[::1]:port for IPv6");
+    let e = err("[scan]\noversize = \"truncate\"\n");
+    assert_names(&e, 2, "scan.oversize", "unknown variant");
+    let ok = Config::parse(
+        "[scan]\nclamd = \"unix:/run/clamav/clamd.ctl\"\nrspamd = \"[::1]:11333\"\n\
+         [[scan.dnsbl]]\nzone = \"zen.spamhaus.org\"\nreturns = [\"127.0.0.2\"]\n",
+        Path::new("x.toml"),
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}

@@ -1,5 +1,6 @@
-//! Clients of the scanners administrators run: clamd, rspamd, any milter. Pure wire
-//! parsers, fuzzed; decides no policy.
+//! Clients of the scanners administrators run: clamd, rspamd, any milter (pure wire
+//! parsers, fuzzed), and [`policy`], which turns their verdicts into one outcome per
+//! message as `[scan]` configures it.
 //!
 //! - [`clamd`]: ClamAV's daemon, `zINSTREAM` over TCP or a Unix socket; a verdict of
 //!   clean or infected with the signature's name.
@@ -9,10 +10,10 @@
 //!   for one message, the verdict and the modifications the milter asked for, and
 //!   [`milter::apply`] to make those modifications to the message.
 //!
-//! What to do with a verdict (refuse, tempfail, tag, junk, quarantine) and what to do
-//! when a scanner is down is the caller's decision: this crate reports, with a
-//! [`ScanError`] whose [`ScanErrorKind`] tells an unreachable scanner from a slow one
-//! and from one that answered nonsense. Every network step runs under a timeout, every
+//! The clients only report, with a [`ScanError`] whose [`ScanErrorKind`] tells an
+//! unreachable scanner from a slow one and from one that answered nonsense; what to do
+//! with a verdict (refuse, tempfail, tag, junk, quarantine) and with a scanner that is
+//! down is [`policy`]'s, as the administrator configured it. Every network step runs under a timeout, every
 //! reply is bounded in size, and no input makes any of it panic. The pure parsers
 //! (`clamd::parse_reply`, `rspamd::parse_response`, `rspamd::parse_check`,
 //! `milter::decode`, `milter::Reply::parse`, `milter::apply`) are fuzzed

@@ -148,6 +148,7 @@ impl Milter {
         let mut s = Session {
             conn,
             buf: Vec::new(),
+            pos: 0,
             who,
             timeout: self.timeout,
             protocol: 0,
@@ -169,7 +170,9 @@ enum Step {
 
 struct Session {
     conn: Box<dyn Conn>,
+    /// Bytes read; those before `pos` are consumed.
     buf: Vec<u8>,
+    pos: usize,
     who: String,
     timeout: Duration,
     /// The protocol bits agreed (the milter's, within what we offered).
@@ -521,24 +524,33 @@ impl Session {
     }
 
     async fn packet(&mut self, wait: &str) -> Result<Packet, ScanError> {
-        let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            let decoded = decode(&self.buf).map_err(|e| {
+            let unread = self.buf.get(self.pos..).unwrap_or_default();
+            let decoded = decode(unread).map_err(|e| {
                 ScanError::protocol(format!("{}: {} ({wait})", self.who, e.message()))
             })?;
             if let Some((p, used)) = decoded {
-                self.buf.drain(..used.min(self.buf.len()));
+                self.pos += used;
                 return Ok(p);
             }
-            let n = timed(&self.who, wait, self.timeout, self.conn.read(&mut chunk)).await?;
+            // Consumed bytes go only before a read, so many small packets in one read
+            // cost no more than the read.
+            self.buf.drain(..self.pos.min(self.buf.len()));
+            self.pos = 0;
+            self.buf.reserve(64 * 1024);
+            let n = timed(
+                &self.who,
+                wait,
+                self.timeout,
+                self.conn.read_buf(&mut self.buf),
+            )
+            .await?;
             if n == 0 {
                 return Err(ScanError::protocol(format!(
                     "{}: connection closed while {wait}",
                     self.who
                 )));
             }
-            self.buf
-                .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
     }
 

@@ -164,10 +164,10 @@ impl ScanSection {
 
     pub(crate) fn check(&self) -> Result<(), (String, String)> {
         const LISTENERS: [&str; 4] = ["smtp", "submission", "submissions", "collect"];
-        for (i, l) in self.listeners.iter().enumerate() {
+        for l in &self.listeners {
             if !LISTENERS.contains(&l.as_str()) {
                 return Err((
-                    format!("scan.listeners[{i}]"),
+                    "scan.listeners".to_string(),
                     format!("expected one of {}", LISTENERS.join(", ")),
                 ));
             }
@@ -176,11 +176,14 @@ impl ScanSection {
             if v.is_empty() || v.starts_with("unix:") || v.starts_with('/') {
                 return Ok(());
             }
+            let host_ok = |h: &str| {
+                !h.is_empty() && (!h.contains(':') || (h.starts_with('[') && h.ends_with(']')))
+            };
             match v.rsplit_once(':') {
-                Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => Ok(()),
+                Some((h, p)) if host_ok(h) && p.parse::<u16>().is_ok_and(|p| p > 0) => Ok(()),
                 _ => Err((
                     key.to_string(),
-                    "expected host:port or unix:/path/to/socket".to_string(),
+                    "expected host:port ([::1]:port for IPv6) or unix:/path/to/socket".to_string(),
                 )),
             }
         };
@@ -190,15 +193,15 @@ impl ScanSection {
         for (i, m) in self.milter.iter().enumerate() {
             if m.address.is_empty() {
                 return Err((
-                    format!("scan.milter[{i}].address"),
+                    format!("scan.milter.{i}.address"),
                     "expected host:port or unix:/path/to/socket".into(),
                 ));
             }
-            endpoint(&format!("scan.milter[{i}].address"), &m.address)?;
-            for (j, l) in m.listeners.iter().enumerate() {
+            endpoint(&format!("scan.milter.{i}.address"), &m.address)?;
+            for l in &m.listeners {
                 if !LISTENERS.contains(&l.as_str()) {
                     return Err((
-                        format!("scan.milter[{i}].listeners[{j}]"),
+                        format!("scan.milter.{i}.listeners"),
                         format!("expected one of {}", LISTENERS.join(", ")),
                     ));
                 }
@@ -207,7 +210,7 @@ impl ScanSection {
         for (i, d) in self.dnsbl.iter().enumerate() {
             if d.zone.trim_matches('.').is_empty() || d.zone.contains(' ') {
                 return Err((
-                    format!("scan.dnsbl[{i}].zone"),
+                    format!("scan.dnsbl.{i}.zone"),
                     "expected a DNS zone such as zen.spamhaus.org".into(),
                 ));
             }

@@ -54,13 +54,13 @@ pub(crate) async fn copy(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Copy
     }
     let store = s.svc.directory.store().clone();
     match store.copy(sel.mailbox, uids, dest.id).await {
-        Ok(pairs) => match {
+        Ok(pairs) => {
             learn(s, sel, &dest, &pairs);
-            copyuid(dest.uidvalidity, &pairs)
-        } {
-            Some(code) => Outcome::reply(cat::ok_code(tag, code, cat::COPY_DONE)),
-            None => Outcome::reply(cat::ok(tag, cat::COPY_DONE)),
-        },
+            match copyuid(dest.uidvalidity, &pairs) {
+                Some(code) => Outcome::reply(cat::ok_code(tag, code, cat::COPY_DONE)),
+                None => Outcome::reply(cat::ok(tag, cat::COPY_DONE)),
+            }
+        }
         Err(e) => Outcome::reply(cat::for_store_error(tag, &e)),
     }
 }

@@ -487,7 +487,7 @@ async fn run_now(
         pipeline: DeliveryPipeline::new(dir)
             .with_hostname(&config.server.hostname)
             .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0)
-            .with_spam_policy(crate::scanning::spam_policy(&config)),
+            .with_spam_policy(crate::scanning::spam_policy(config)),
         hostname: config.server.hostname.clone(),
         limits: RunLimits::from_config(&config.collect),
         tokens: Arc::new(TokenCache::default()),

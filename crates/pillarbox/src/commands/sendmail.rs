@@ -220,7 +220,7 @@ async fn submit(config: &Config, args: &SendmailArgs, message: &[u8]) -> Result<
         )
         .with_hostname(&config.server.hostname)
         .with_sieve(config.sieve.enabled, config.sieve.server_scripts_refresh.0)
-        .with_spam_policy(crate::scanning::spam_policy(&config));
+        .with_spam_policy(crate::scanning::spam_policy(config));
     let blob = store.blobs().put(full.clone()).await?;
     let envelope = Envelope {
         sender: sender.clone(),

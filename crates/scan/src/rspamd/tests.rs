@@ -153,6 +153,10 @@ fn skips_interim_responses() {
     assert_eq!(parse_response(raw), Ok((200, b"ok".to_vec())));
     let raw = b"HTTP/1.1 204 No Content\r\n\r\n";
     assert_eq!(parse_partial(raw, false), Ok(Some((204, vec![]))));
+    // rspamd's controller: a 204 with a body.
+    let raw =
+        b"HTTP/1.1 204 <undef> contains less tokens\r\nContent-Length: 11\r\n\r\n{\"error\":1}";
+    assert_eq!(parse_response(raw), Ok((204, b"{\"error\":1}".to_vec())));
 }
 
 #[test]
@@ -466,6 +470,25 @@ async fn learns_with_the_password() {
     let got = String::from_utf8(rx.await.unwrap()).unwrap();
     assert!(got.starts_with("POST /learnham HTTP/1.1\r\n"), "{got}");
     assert!(!got.contains("Password"), "{got}");
+}
+
+#[tokio::test]
+async fn not_learned_is_an_error_with_rspamds_reason() {
+    // What rspamd 3.4 answers when a message is too short to learn.
+    let (ctrl, _rx) = serve(response(
+        "204 <undef> contains less tokens than required for bayes classifier: 7 < 11",
+        r#"{"error":"<undef> contains less tokens than required for bayes classifier: 7 < 11"}"#,
+    ))
+    .await;
+    let mut r = rspamd(Endpoint::Tcp("127.0.0.1:1".into()));
+    r.controller = Some(ctrl.clone());
+    let e = r.learn(true, b"x").await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "rspamd controller at {ctrl}: HTTP status 204: \"<undef> contains less tokens than required for bayes classifier: 7 < 11\""
+        )
+    );
 }
 
 #[tokio::test]

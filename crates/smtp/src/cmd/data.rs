@@ -429,9 +429,9 @@ async fn scan(
     let rcpts: Vec<String> = tx.rcpts.iter().map(|r| r.address.clone()).collect();
     let user = s.auth.as_ref().map(|a| a.address());
     let hostname = match &s.reverse {
-        crate::session::Reverse::Done(out) => out
-            .as_ref()
-            .and_then(|o| crate::auth_checks::verified_name(o)),
+        crate::session::Reverse::Done(out) => {
+            out.as_ref().and_then(crate::auth_checks::verified_name)
+        }
         _ => None,
     };
     let cx = pillarbox_scan::policy::Context {
