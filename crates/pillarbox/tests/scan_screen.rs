@@ -50,6 +50,8 @@ fn dns_block_lists_refuse_listed_clients_and_domains() {
         "--host-record=spammer.example.dbl.test,127.0.1.2".to_string(),
         // An answer outside 127/8 (a resolver's advertising page) never counts.
         "--host-record=1.0.0.127.hijack.test,192.0.2.1".to_string(),
+        // An allow list (negative weight) lists it too.
+        "--host-record=1.0.0.127.wl.test,127.0.0.3".to_string(),
     ]);
     let listed = TestServer::start(&format!(
         "{}\n[scan]\nresolver = [\"{}\"]\n\n[[scan.dnsbl]]\nzone = \"bl.test\"\n",
@@ -64,6 +66,18 @@ fn dns_block_lists_refuse_listed_clients_and_domains() {
     );
     assert!(inbox(&listed, "bob@example.test").is_empty());
     drop(listed);
+
+    // Listed, but also on an allow list: the weights cancel out.
+    let allowed = TestServer::start(&format!(
+        "{}\n[scan]\nresolver = [\"{}\"]\n\n[[scan.dnsbl]]\nzone = \"bl.test\"\n\n\
+         [[scan.dnsbl]]\nzone = \"wl.test\"\nweight = -1.0\nreturns = [\"127.0.0.3\"]\n",
+        listen_any("127.0.0.1"),
+        dns.addr
+    ));
+    accounts(&allowed, &["bob"]);
+    let out = swaks(&allowed, "a@good.example", "bob@example.test");
+    assert!(out.contains("250 2.0.0"), "allow-listed: {out}");
+    drop(allowed);
 
     let domains = TestServer::start(&format!(
         "{}\n[scan]\nresolver = [\"{}\"]\n\n[[scan.dnsbl]]\nzone = \"dbl.test\"\nkind = \"domain\"\n\n\
