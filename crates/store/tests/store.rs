@@ -92,6 +92,7 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
          ALTER TABLE queue_messages DROP COLUMN trace; \
          DROP TABLE sieve_scripts; DROP TABLE sieve_memory; \
          ALTER TABLE accounts DROP COLUMN sieve_generation; \
+         DROP TABLE quarantine; DROP TABLE greylist; \
          DELETE FROM schema_migrations WHERE version >= 2;",
     )
     .unwrap();

@@ -660,10 +660,13 @@ worker "rspamd_proxy" {{
         path
     }
 
-    /// Starts rspamd on the current ports; true once all three workers answer.
+    /// Starts rspamd on the current ports; true once all three workers answer and
+    /// both the normal worker and the controller opened the Bayes databases.
     fn launch(&mut self) -> bool {
         let conf = self.write_top_config();
         let d = &self.dir;
+        // A fresh log, so that `stats_failed` sees this start only.
+        let _ = std::fs::remove_file(d.join("log/rspamd.log"));
         let mut cmd = Command::new(program(&["/usr/bin/rspamd", "rspamd"], "rspamd"));
         cmd.arg("-f").arg("-c").arg(&conf);
         if is_root() {
@@ -682,6 +685,10 @@ worker "rspamd_proxy" {{
         let deadline = Instant::now() + Duration::from_secs(90);
         while Instant::now() < deadline {
             if self.ready() {
+                if self.stats_failed() {
+                    stop_child(&mut child, true, Duration::from_secs(5));
+                    return false;
+                }
                 self.child = Some(child);
                 return true;
             }
@@ -694,6 +701,19 @@ worker "rspamd_proxy" {{
         }
         stop_child(&mut child, true, Duration::from_secs(2));
         false
+    }
+
+    /// Whether a worker failed to open a statistics database. The normal worker and
+    /// the controller both create the sqlite files on first start, under `BEGIN
+    /// EXCLUSIVE`; on a loaded machine one of them can run out of retries ("database
+    /// is locked") and then has no Bayes backend for its lifetime (learning answers
+    /// 404 "cannot find statfile backend to learn spam"). Started again, both find
+    /// the files made. Workers open them before they serve, so the log has the lines
+    /// by the time `ready` holds.
+    fn stats_failed(&self) -> bool {
+        self.log().lines().any(|l| {
+            l.contains("cannot init backend") || (l.contains("sqlite") && l.contains("cannot open"))
+        })
     }
 
     fn ready(&self) -> bool {

@@ -1,3 +1,6 @@
+//! The clamd client against scripted local peers: chunking, the size cut, refusals,
+//! garbage, early closes and timeouts.
+
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,3 +1,7 @@
+//! The milter client against scripted local peers (rspamd-style no-reply sessions,
+//! full-reply sessions with modifications, skips, garbage, closes, timeouts) and the
+//! pure packet decoder and `apply`.
+
 use std::net::IpAddr;
 use std::time::Duration;
 

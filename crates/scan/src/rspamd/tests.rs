@@ -1,3 +1,6 @@
+//! The rspamd client against scripted local HTTP peers (bodies by length, chunked and
+//! to close; errors, garbage, timeouts; learning) and the pure response parsers.
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
