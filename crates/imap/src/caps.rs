@@ -56,6 +56,8 @@ const COMMON: &[&str] = &[
     "UTF8=ACCEPT",
     "MULTIAPPEND",
     "UNAUTHENTICATE",
+    "OBJECTID",
+    "PREVIEW",
 ];
 
 /// The capability list for `s`.

@@ -32,6 +32,7 @@ async fn select_fetch_and_logout_transcript() {
             "* OK [UIDNEXT 2] completed",
             &format!("* OK [UIDVALIDITY {}] completed", inbox.uidvalidity),
             &format!("* OK [HIGHESTMODSEQ {}] completed", inbox.highestmodseq),
+            &format!("* OK [MAILBOXID (F{})] completed", inbox.id),
             "s OK [READ-WRITE] SELECT completed",
         ]
     );

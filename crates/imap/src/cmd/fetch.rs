@@ -1,8 +1,8 @@
 //! FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2) with every data item: FLAGS, UID,
 //! INTERNALDATE, RFC822.SIZE, MODSEQ (RFC 7162 §3.1.4), ENVELOPE, BODY, BODYSTRUCTURE,
 //! BODY[section]<partial> and BODY.PEEK, BINARY/BINARY.PEEK/BINARY.SIZE (RFC 3516),
-//! RFC822, RFC822.HEADER, RFC822.TEXT; CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4.1,
-//! §3.2.6).
+//! RFC822, RFC822.HEADER, RFC822.TEXT, EMAILID and THREADID (RFC 8474), PREVIEW
+//! (RFC 8970); CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4.1, §3.2.6).
 //!
 //! Items answered from the view (flags, sizes, dates) cost no store access; the rest is
 //! loaded per batch (`load`). A non-PEEK body fetch sets `\Seen` with one store call for
@@ -20,11 +20,12 @@ use super::Outcome;
 use super::enable_id::condstore_used;
 use crate::catalogue as cat;
 use crate::load::{self, Loaded, Raw};
+use crate::proto::objectid;
 use crate::proto::{
     Code, DateTime, EncodeOptions, Fetch, FetchAttr, FetchItem, FetchWriter, PreRendered,
     SequenceSet, StreamedItem, Tag,
 };
-use crate::render::{bodystructure, envelope, section};
+use crate::render::{bodystructure, envelope, preview, section};
 use crate::session::{Selected, Session};
 use crate::view::ViewEntry;
 
@@ -57,7 +58,10 @@ fn plan(attrs: &[FetchAttr]) -> Plan {
             FetchAttr::BinarySize { .. } => (true, Raw::Whole, false),
             FetchAttr::Rfc822 | FetchAttr::Rfc822Text => (true, Raw::Whole, true),
             FetchAttr::Rfc822Header => (true, Raw::Header, false),
-            FetchAttr::Flags
+            FetchAttr::Preview { .. } => (true, Raw::Whole, false),
+            FetchAttr::EmailId
+            | FetchAttr::ThreadId
+            | FetchAttr::Flags
             | FetchAttr::InternalDate
             | FetchAttr::Rfc822Size
             | FetchAttr::Uid
@@ -273,7 +277,9 @@ fn render_batch(
 fn needs_message(a: &FetchAttr) -> bool {
     !matches!(
         a,
-        FetchAttr::Flags
+        FetchAttr::EmailId
+            | FetchAttr::ThreadId
+            | FetchAttr::Flags
             | FetchAttr::InternalDate
             | FetchAttr::Rfc822Size
             | FetchAttr::Uid
@@ -303,6 +309,12 @@ impl Render<'_> {
             }
             FetchAttr::Rfc822Size => Some(FetchItem::Rfc822Size(e.size)),
             FetchAttr::ModSeq => Some(FetchItem::ModSeq(e.modseq)),
+            // RFC 8474 §5.1: the stored message's id, shared by its copies.
+            FetchAttr::EmailId => Some(FetchItem::EmailId(Bytes::from(objectid::email(
+                u64::try_from(e.message.0).unwrap_or(0),
+            )))),
+            // RFC 8474 §5.2: threads are not tracked, so THREADID is NIL.
+            FetchAttr::ThreadId => Some(FetchItem::ThreadId(None)),
             _ => None,
         };
         if let Some(item) = simple {
@@ -372,7 +384,13 @@ impl Render<'_> {
                 w.streamed(out, StreamedItem::Rfc822Header, st.root.header(raw));
             }
             FetchAttr::Rfc822Text => w.streamed(out, StreamedItem::Rfc822Text, st.root.body(raw)),
-            FetchAttr::Uid
+            FetchAttr::Preview { .. } => {
+                let text = preview::preview(raw, st);
+                w.item(out, &FetchItem::Preview(Some(Bytes::from(text))), opts);
+            }
+            FetchAttr::EmailId
+            | FetchAttr::ThreadId
+            | FetchAttr::Uid
             | FetchAttr::Flags
             | FetchAttr::InternalDate
             | FetchAttr::Rfc822Size

@@ -201,7 +201,7 @@ pub(crate) async fn list(s: &mut Session, account: &Account, tag: &Tag, l: List)
         if let (Some(id), Some(wanted)) = (id, status_items.as_ref()) {
             match store.mailbox_status(id).await {
                 Ok(st) => {
-                    let data = status_data(s, &name, &st, wanted);
+                    let data = status_data(s, id, &name, &st, wanted);
                     s.data_owned(data);
                 }
                 Err(e) => tracing::warn!(error = %e, "LIST-STATUS failed for one mailbox"),

@@ -2,13 +2,14 @@
 //! §6.3.4, RFC 6154 §3), DELETE (RFC 9051 §6.3.5), RENAME of INBOX and of hierarchies
 //! (RFC 9051 §6.3.6), SUBSCRIBE/UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8), NAMESPACE
 //! (RFC 9051 §6.3.10) and STATUS (RFC 9051 §6.3.11, RFC 8438 SIZE, RFC 7162
-//! HIGHESTMODSEQ, RFC 7889 APPENDLIMIT).
+//! HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 8474 MAILBOXID; CREATE answers with the new
+//! MAILBOXID).
 //!
 //! LIST and LSUB live in `list.rs`. Names are translated by `names`; the store does the
 //! rest.
 
 use bytes::Bytes;
-use pillarbox_store::{Account, Mailbox as StoreMailbox, MailboxStatus, StoreError};
+use pillarbox_store::{Account, Mailbox as StoreMailbox, MailboxId, MailboxStatus, StoreError};
 
 use super::Outcome;
 use crate::catalogue as cat;
@@ -100,7 +101,12 @@ async fn create_inner(
         }
     }
     match store.mailbox_create(account.id, &name, use_attr).await {
-        Ok(_) => Ok(cat::ok(tag, cat::DONE)),
+        // RFC 8474 §4.1: the new mailbox's object id in the tagged OK.
+        Ok(mb) => Ok(cat::ok_code(
+            tag,
+            Code::MailboxId(super::select::mailbox_id(mb.id)),
+            cat::DONE,
+        )),
         Err(StoreError::Conflict(_)) => Err(cat::no(tag, Code::AlreadyExists, cat::ALREADY_EXISTS)),
         Err(e) => Err(cat::for_store_error(tag, &e)),
     }
@@ -254,7 +260,7 @@ pub(crate) async fn status(
             if items.contains(&StatusItem::HighestModSeq) {
                 s.enabled.condstore = true;
             }
-            let data = status_data(s, &mb.name, &st, &items);
+            let data = status_data(s, mb.id, &mb.name, &st, &items);
             s.data_owned(data);
             Outcome::reply(cat::ok(tag, cat::DONE))
         }
@@ -265,6 +271,7 @@ pub(crate) async fn status(
 /// `* STATUS name (...)` for `items` (shared with LIST-STATUS).
 pub(crate) fn status_data(
     s: &Session,
+    id: MailboxId,
     name: &str,
     st: &MailboxStatus,
     items: &[StatusItem],
@@ -282,6 +289,7 @@ pub(crate) fn status_data(
                 StatusItem::Recent => Some(u64::from(st.recent)),
                 StatusItem::HighestModSeq => Some(st.highestmodseq),
                 StatusItem::AppendLimit => Some(s.svc.settings.imap.append_limit.0),
+                StatusItem::MailboxId => u64::try_from(id.0).ok(),
             };
             (item, v)
         })

@@ -1,5 +1,5 @@
 //! Opening and closing a mailbox: SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with
-//! CONDSTORE (RFC 7162 §3.1.8) and QRESYNC (RFC 7162 §3.2.5), CLOSE (RFC 9051 §6.4.1,
+//! CONDSTORE (RFC 7162 §3.1.8), QRESYNC (RFC 7162 §3.2.5) and MAILBOXID (RFC 8474 §4.2), CLOSE (RFC 9051 §6.4.1,
 //! a silent expunge) and UNSELECT (RFC 9051 §6.4.2).
 //!
 //! SELECT subscribes to the change feed *before* reading the mailbox, so no change can
@@ -111,6 +111,13 @@ pub(crate) async fn select(
     Outcome::Switch(State::Selected(sel), Some(cat::ok_code(tag, code, text)))
 }
 
+/// The MAILBOXID of a mailbox (RFC 8474 §4).
+pub(crate) fn mailbox_id(id: pillarbox_store::MailboxId) -> bytes::Bytes {
+    bytes::Bytes::from(crate::proto::objectid::mailbox(
+        u64::try_from(id.0).unwrap_or(0),
+    ))
+}
+
 /// The untagged responses of a successful SELECT (RFC 9051 §6.3.2, RFC 3501 §6.3.1,
 /// RFC 7162 §3.1.2).
 fn announce_selected(s: &mut Session, sel: &Selected) {
@@ -133,6 +140,11 @@ fn announce_selected(s: &mut Session, sel: &Selected) {
     ));
     s.reply(&cat::untagged_ok(
         Some(Code::HighestModSeq(view.highest_modseq)),
+        cat::DONE,
+    ));
+    // RFC 8474 §4.2: the mailbox's object id.
+    s.reply(&cat::untagged_ok(
+        Some(Code::MailboxId(mailbox_id(sel.mailbox))),
         cat::DONE,
     ));
     if s.enabled.rev2 {

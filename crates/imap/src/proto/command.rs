@@ -348,7 +348,7 @@ pub struct List {
     pub extended: bool,
 }
 
-/// STATUS data items (RFC 9051 §6.3.11, RFC 8438, RFC 7162, RFC 7889).
+/// STATUS data items (RFC 9051 §6.3.11, RFC 8438, RFC 7162, RFC 7889, RFC 8474).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusItem {
     /// `MESSAGES`
@@ -369,6 +369,9 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889 §3)
     AppendLimit,
+    /// `MAILBOXID` (RFC 8474 §4.2); its value is the store's mailbox id, written as
+    /// the mailbox's object id.
+    MailboxId,
 }
 
 impl StatusItem {
@@ -384,6 +387,7 @@ impl StatusItem {
             StatusItem::Recent => "RECENT",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::MailboxId => "MAILBOXID",
         }
     }
 }

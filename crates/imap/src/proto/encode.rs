@@ -310,6 +310,12 @@ fn write_status_item(out: &mut Vec<u8>, item: StatusItem, value: Option<u64>) {
     out.extend_from_slice(item.name().as_bytes());
     out.push(b' ');
     match value {
+        // RFC 8474 §7 `status-att-value =/ "MAILBOXID" SP "(" objectid ")"`.
+        Some(v) if item == StatusItem::MailboxId => {
+            out.push(b'(');
+            out.extend_from_slice(&super::objectid::mailbox(v));
+            out.push(b')');
+        }
         Some(v) => push_num(out, v),
         None => out.extend_from_slice(b"NIL"),
     }
@@ -512,7 +518,8 @@ fn write_body_data(out: &mut Vec<u8>, data: Option<&[u8]>, binary: bool) {
     }
 }
 
-/// RFC 9051 §9 `msg-att-dynamic` / `msg-att-static`, RFC 3516 §6, RFC 7162 §7.
+/// RFC 9051 §9 `msg-att-dynamic` / `msg-att-static`, RFC 3516 §6, RFC 7162 §7,
+/// RFC 8474 §7 (EMAILID, THREADID), RFC 8970 §6 (PREVIEW).
 fn write_fetch_item(out: &mut Vec<u8>, item: &FetchItem, opts: EncodeOptions) {
     match item {
         FetchItem::Flags(flags) => {
@@ -563,6 +570,21 @@ fn write_fetch_item(out: &mut Vec<u8>, item: &FetchItem, opts: EncodeOptions) {
         FetchItem::Rfc822Text(d) => {
             out.extend_from_slice(b"RFC822.TEXT ");
             write_body_data(out, d.as_deref(), false);
+        }
+        FetchItem::EmailId(id) => {
+            out.extend_from_slice(b"EMAILID (");
+            out.extend_from_slice(id);
+            out.push(b')');
+        }
+        FetchItem::ThreadId(None) => out.extend_from_slice(b"THREADID NIL"),
+        FetchItem::ThreadId(Some(id)) => {
+            out.extend_from_slice(b"THREADID (");
+            out.extend_from_slice(id);
+            out.push(b')');
+        }
+        FetchItem::Preview(text) => {
+            out.extend_from_slice(b"PREVIEW ");
+            write_nstring(out, text.as_deref(), opts);
         }
     }
 }

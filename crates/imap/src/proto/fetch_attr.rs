@@ -1,5 +1,6 @@
 //! FETCH data items as the client asks for them (RFC 9051 §6.4.5, §9 `fetch-att`,
-//! `section`, `partial`; RFC 3516 BINARY; RFC 7162 MODSEQ).
+//! `section`, `partial`; RFC 3516 BINARY; RFC 7162 MODSEQ; RFC 8474 EMAILID, THREADID;
+//! RFC 8970 PREVIEW).
 //!
 //! Plain data shared by the parser and the response encoder (sections are echoed back
 //! in FETCH responses). No I/O.
@@ -131,6 +132,15 @@ pub enum FetchAttr {
     BinarySize {
         /// Part numbers.
         part: Vec<u32>,
+    },
+    /// `EMAILID` (RFC 8474 §5.1)
+    EmailId,
+    /// `THREADID` (RFC 8474 §5.2)
+    ThreadId,
+    /// `PREVIEW` or `PREVIEW (LAZY)` (RFC 8970 §3)
+    Preview {
+        /// `LAZY`: the server may answer NIL rather than compute the preview now.
+        lazy: bool,
     },
 }
 

@@ -33,6 +33,7 @@ mod frame;
 mod lexer;
 mod mailbox;
 pub mod mutf7;
+pub mod objectid;
 mod parse;
 mod response;
 mod search_key;

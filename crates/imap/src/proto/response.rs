@@ -226,6 +226,8 @@ pub enum Code {
     UseAttr,
     /// `NOTSAVED` (RFC 5182)
     NotSaved,
+    /// `MAILBOXID (objectid)` (RFC 8474 §4)
+    MailboxId(Bytes),
     /// Any other code: an atom and optional raw text after it.
     Other {
         /// The code's atom.
@@ -322,6 +324,11 @@ impl Code {
                 source.write(out);
                 out.push(b' ');
                 destination.write(out);
+            }
+            Code::MailboxId(id) => {
+                out.extend_from_slice(b"MAILBOXID (");
+                out.extend_from_slice(id);
+                out.push(b')');
             }
             Code::Modified(set) => {
                 out.extend_from_slice(b"MODIFIED ");
@@ -503,6 +510,12 @@ pub enum FetchItem {
     Rfc822Header(Option<Bytes>),
     /// `RFC822.TEXT data`
     Rfc822Text(Option<Bytes>),
+    /// `EMAILID (objectid)` (RFC 8474 §5.1)
+    EmailId(Bytes),
+    /// `THREADID (objectid)` or `THREADID NIL` (RFC 8474 §5.2)
+    ThreadId(Option<Bytes>),
+    /// `PREVIEW nstring` (RFC 8970 §3): UTF-8 text, NIL when not available.
+    Preview(Option<Bytes>),
 }
 
 /// Untagged data (RFC 9051 §7.2-§7.5).

@@ -1,5 +1,5 @@
 //! SEARCH criteria and RETURN options (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 4731,
-//! RFC 5032, RFC 5182, RFC 7162 §3.1.5).
+//! RFC 5032, RFC 5182, RFC 7162 §3.1.5, RFC 8474 §6).
 //!
 //! Plain data produced by the parser for SEARCH, SORT and THREAD. Evaluation belongs
 //! to the store; this module does no I/O.
@@ -127,6 +127,10 @@ pub enum SearchKey {
         /// The mod-sequence.
         modseq: u64,
     },
+    /// `EMAILID objectid` (RFC 8474 §6)
+    EmailId(Bytes),
+    /// `THREADID objectid` (RFC 8474 §6)
+    ThreadId(Bytes),
     /// `NOT key`
     Not(Box<SearchKey>),
     /// `OR key key`

@@ -1,9 +1,9 @@
 //! SEARCH criteria evaluation (RFC 9051 §6.4.4 with the RFC 3501 keys, RFC 5032
-//! OLDER/YOUNGER, RFC 7162 MODSEQ, RFC 5182 `$`): a [`SearchKey`] is compiled once into
-//! a [`Query`] (strings decoded from the command's charset and case-folded), then
-//! evaluated per message in three-valued logic, so that a first pass over the view
-//! decides everything flags, sizes, dates and numbers can, and only the undecided
-//! messages are loaded for their header or text (`text.rs`).
+//! OLDER/YOUNGER, RFC 7162 MODSEQ, RFC 5182 `$`, RFC 8474 EMAILID/THREADID): a
+//! [`SearchKey`] is compiled once into a [`Query`] (strings decoded from the command's
+//! charset and case-folded), then evaluated per message in three-valued logic, so that
+//! a first pass over the view decides everything flags, sizes, dates and numbers can,
+//! and only the undecided messages are loaded for their header or text (`text.rs`).
 //!
 //! Pure: works on view entries and loaded messages; never touches the store.
 
@@ -56,6 +56,12 @@ pub(crate) enum Query {
     Uid(SequenceSet),
     Seq(SequenceSet),
     ModSeq(u64),
+    /// RFC 8474 §6 EMAILID: the stored message id it names (`None`: not one of ours,
+    /// matches nothing).
+    EmailId(Option<u64>),
+    /// RFC 8474 §6 THREADID: threads are not tracked (every THREADID is NIL), so no
+    /// message has any THREADID and the key matches nothing.
+    NoThread,
     Not(Box<Query>),
     Or(Box<Query>, Box<Query>),
     And(Vec<Query>),
@@ -136,6 +142,8 @@ fn compile_key(key: &SearchKey, s: &Strings) -> Query {
         K::Uid(set) => Query::Uid(set.clone()),
         K::SequenceSet(set) => Query::Seq(set.clone()),
         K::ModSeq { modseq, .. } => Query::ModSeq(*modseq),
+        K::EmailId(id) => Query::EmailId(crate::proto::objectid::parse_email(id)),
+        K::ThreadId(_) => Query::NoThread,
         K::Not(k) => Query::Not(Box::new(compile_key(k, s))),
         K::Or(a, b) => Query::Or(Box::new(compile_key(a, s)), Box::new(compile_key(b, s))),
         K::And(keys) => Query::And(keys.iter().map(|k| compile_key(k, s)).collect()),
@@ -250,6 +258,8 @@ pub(crate) fn eval(q: &Query, c: &Candidate<'_>, ctx: &Context<'_>) -> Option<bo
         Query::Uid(set) => in_set(set, e.uid, ctx.largest_uid, ctx.saved, e.uid),
         Query::Seq(set) => in_set(set, c.seq, ctx.exists, ctx.saved, e.uid),
         Query::ModSeq(m) => e.modseq >= *m,
+        Query::EmailId(id) => id.is_some_and(|id| u64::try_from(e.message.0).ok() == Some(id)),
+        Query::NoThread => false,
         Query::Sent(cmp, d) => {
             // RFC 9051 §6.4.4: the Date header's date, its time and zone disregarded
             // (the internal date's day when there is no usable Date).

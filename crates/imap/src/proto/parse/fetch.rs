@@ -71,7 +71,38 @@ fn fetch_modifier(lx: &mut Lexer<'_>, fetch: &mut Fetch) -> Result<()> {
     Ok(())
 }
 
-/// RFC 9051 §9 `fetch-att`, RFC 7162 §7 `fetch-att =/ "MODSEQ"`.
+/// RFC 8970 §6 `fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]`,
+/// `preview-mod = "LAZY"`: whether LAZY was given. A parenthesised list after PREVIEW
+/// that is not made of preview modifiers is left alone: it is the FETCH modifiers of a
+/// single-item FETCH (`FETCH 1 PREVIEW (CHANGEDSINCE 5)`).
+fn preview_modifiers(lx: &mut Lexer<'_>) -> Result<bool> {
+    let m = lx.mark();
+    if !(lx.eat(b' ') && lx.peek() == Some(b'(')) {
+        lx.reset(m);
+        return Ok(false);
+    }
+    let mods = lx.paren_list(false, |lx| {
+        let start = lx.pos();
+        match lx.keyword()?.as_bytes() {
+            b"LAZY" => Ok(()),
+            _ => Err(ParseError::new(
+                K::UnknownOption,
+                "unknown PREVIEW modifier",
+                start,
+            )),
+        }
+    });
+    match mods {
+        Ok(mods) => Ok(!mods.is_empty()),
+        Err(_) => {
+            lx.reset(m);
+            Ok(false)
+        }
+    }
+}
+
+/// RFC 9051 §9 `fetch-att`, RFC 7162 §7 `fetch-att =/ "MODSEQ"`, RFC 8474 §7
+/// `fetch-att =/ "EMAILID" / "THREADID"`, RFC 8970 `PREVIEW`.
 fn fetch_att(lx: &mut Lexer<'_>) -> Result<FetchAttr> {
     let start = lx.pos();
     let name = lx.keyword()?;
@@ -99,6 +130,11 @@ fn fetch_att(lx: &mut Lexer<'_>) -> Result<FetchAttr> {
         },
         b"BINARY.SIZE" => FetchAttr::BinarySize {
             part: section_binary(lx)?,
+        },
+        b"EMAILID" => FetchAttr::EmailId,
+        b"THREADID" => FetchAttr::ThreadId,
+        b"PREVIEW" => FetchAttr::Preview {
+            lazy: preview_modifiers(lx)?,
         },
         _ => {
             return Err(ParseError::new(

@@ -177,7 +177,7 @@ pub(super) fn status_items(lx: &mut Lexer<'_>) -> Result<Vec<StatusItem>> {
 
 /// RFC 9051 §9 `status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" /
 /// "DELETED" / "SIZE"`, RFC 3501 `"RECENT"`, RFC 7162 `"HIGHESTMODSEQ"`,
-/// RFC 7889 `"APPENDLIMIT"`.
+/// RFC 7889 `"APPENDLIMIT"`, RFC 8474 §7 `status-att =/ "MAILBOXID"`.
 fn status_att(lx: &mut Lexer<'_>) -> Result<StatusItem> {
     let start = lx.pos();
     let name = lx.keyword()?;
@@ -191,6 +191,7 @@ fn status_att(lx: &mut Lexer<'_>) -> Result<StatusItem> {
         b"RECENT" => StatusItem::Recent,
         b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
         b"APPENDLIMIT" => StatusItem::AppendLimit,
+        b"MAILBOXID" => StatusItem::MailboxId,
         _ => {
             return Err(ParseError::new(
                 K::UnknownOption,

@@ -1,5 +1,6 @@
 //! SEARCH: every key of RFC 9051 §6.4.4 and RFC 3501 §6.4.4, MODSEQ (RFC 7162 §3.1.5),
-//! OLDER/YOUNGER (RFC 5032), `$` (RFC 5182) and RETURN options (RFC 4731).
+//! OLDER/YOUNGER (RFC 5032), `$` (RFC 5182), EMAILID/THREADID (RFC 8474) and RETURN
+//! options (RFC 4731).
 //!
 //! Shared with SORT and THREAD, which take the same criteria. Nesting (parentheses,
 //! NOT, OR) is capped at [`MAX_DEPTH`] so no input can exhaust the stack. No I/O.
@@ -143,6 +144,8 @@ fn search_key(lx: &mut Lexer<'_>, depth: u32) -> Result<SearchKey> {
             S::Uid(lx.sequence_set()?)
         }
         b"MODSEQ" => modseq(lx)?,
+        b"EMAILID" => S::EmailId(objectid_arg(lx)?),
+        b"THREADID" => S::ThreadId(objectid_arg(lx)?),
         b"NOT" => {
             lx.sp()?;
             S::Not(Box::new(search_key(lx, depth + 1)?))
@@ -175,6 +178,18 @@ fn string_arg(lx: &mut Lexer<'_>) -> Result<bytes::Bytes> {
 fn keyword_arg(lx: &mut Lexer<'_>) -> Result<bytes::Bytes> {
     lx.sp()?;
     lx.atom_bytes()
+}
+
+/// RFC 8474 §7 `search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid`,
+/// `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`.
+fn objectid_arg(lx: &mut Lexer<'_>) -> Result<bytes::Bytes> {
+    lx.sp()?;
+    let start = lx.pos();
+    let id = lx.atom_bytes()?;
+    if !crate::proto::objectid::is_objectid(&id) {
+        return Err(ParseError::new(K::Syntax, "expected an object id", start));
+    }
+    Ok(id)
 }
 
 /// `SP date` (RFC 9051 §9 `search-key` BEFORE, ON, SINCE, SENT*).

@@ -1,0 +1,174 @@
+//! Session transcripts of the extensions added after issue 16's fixes, each test stating
+//! the RFC rule it pins: OBJECTID (RFC 8474), PREVIEW (RFC 8970), ESORT and PARTIAL
+//! (RFC 5267, RFC 9394), REPLACE (RFC 8508) and MESSAGELIMIT (RFC 9738), driven over
+//! the in-memory duplex against a real store.
+
+mod harness;
+
+use harness::{Client, Harness};
+
+/// The one line of `r` starting with `prefix`.
+fn one<'a>(r: &'a [String], prefix: &str) -> &'a str {
+    let found: Vec<&String> = r.iter().filter(|l| l.starts_with(prefix)).collect();
+    assert_eq!(found.len(), 1, "{prefix}: {r:?}");
+    found[0]
+}
+
+/// The text between `open` and the next `close` in `line`.
+fn between<'a>(line: &'a str, open: &str, close: &str) -> &'a str {
+    let start = line
+        .find(open)
+        .unwrap_or_else(|| panic!("{open} in {line}"))
+        + open.len();
+    let len = line[start..].find(close).unwrap();
+    &line[start..start + len]
+}
+
+fn ok(r: &[String], tag: &str) {
+    assert!(r.last().unwrap().starts_with(&format!("{tag} OK")), "{r:?}");
+}
+
+async fn capabilities(c: &mut Client) -> String {
+    let r = c.cmd("cap CAPABILITY").await;
+    one(&r, "* CAPABILITY").to_string()
+}
+
+#[tokio::test]
+async fn mailboxid_is_stable_across_rename_and_never_reused() {
+    // RFC 8474 §4.1: CREATE answers with the new MAILBOXID; RENAME keeps it; a new
+    // mailbox (even under a name used before) gets a new one. §4.2: SELECT and
+    // EXAMINE report it; §4.3: STATUS (MAILBOXID).
+    let h = Harness::new().await;
+    let mut c = h.login().await;
+    assert!(capabilities(&mut c).await.contains(" OBJECTID"));
+    let r = c.cmd("a CREATE Projects").await;
+    ok(&r, "a");
+    let id = between(&r[0], "[MAILBOXID (", ")]").to_string();
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    );
+    let r = c.cmd("b STATUS Projects (MESSAGES MAILBOXID)").await;
+    assert_eq!(
+        one(&r, "* STATUS"),
+        format!("* STATUS Projects (MESSAGES 0 MAILBOXID ({id}))")
+    );
+    ok(&c.cmd("c RENAME Projects Work").await, "c");
+    let r = c.cmd("d EXAMINE Work").await;
+    assert_eq!(
+        one(&r, "* OK [MAILBOXID"),
+        format!("* OK [MAILBOXID ({id})] completed")
+    );
+    ok(&c.cmd("e UNSELECT").await, "e");
+    let r = c.cmd("f CREATE Projects").await;
+    let again = between(&r[0], "[MAILBOXID (", ")]").to_string();
+    assert_ne!(again, id, "a new mailbox under an old name gets a new id");
+    ok(&c.cmd("g DELETE Work").await, "g");
+    let r = c.cmd("h CREATE Work").await;
+    assert_ne!(between(&r[0], "[MAILBOXID (", ")]"), id);
+    // LIST-STATUS carries it too.
+    let r = c
+        .cmd("i LIST \"\" Projects RETURN (STATUS (MAILBOXID))")
+        .await;
+    assert_eq!(
+        one(&r, "* STATUS"),
+        format!("* STATUS Projects (MAILBOXID ({again}))")
+    );
+    // INBOX renamed: INBOX keeps its id, the new mailbox gets another (§4.1).
+    let r = c.cmd("j STATUS INBOX (MAILBOXID)").await;
+    let inbox = between(one(&r, "* STATUS"), "MAILBOXID (", ")").to_string();
+    ok(&c.cmd("k RENAME INBOX Old").await, "k");
+    let r = c.cmd("l STATUS INBOX (MAILBOXID)").await;
+    assert_eq!(between(one(&r, "* STATUS"), "MAILBOXID (", ")"), inbox);
+    let r = c.cmd("m STATUS Old (MAILBOXID)").await;
+    assert_ne!(between(one(&r, "* STATUS"), "MAILBOXID (", ")"), inbox);
+}
+
+#[tokio::test]
+async fn emailid_follows_the_stored_message_and_threadid_is_nil() {
+    // RFC 8474 §5.1: EMAILID identifies the immutable message; a COPY may keep it (the
+    // same stored message), a new APPEND of the same octets is a different message.
+    // §5.2: a server that does not track threads answers THREADID NIL. §6: SEARCH
+    // EMAILID / THREADID.
+    let h = Harness::new().await;
+    h.deliver(b"Subject: one\r\n\r\nbody\r\n").await;
+    h.deliver(b"Subject: two\r\n\r\nbody\r\n").await;
+    let mut c = h.login().await;
+    ok(&c.cmd("a CREATE Keep").await, "a");
+    ok(&c.cmd("b SELECT INBOX").await, "b");
+    let r = c.cmd("c FETCH 1:2 (EMAILID THREADID)").await;
+    ok(&r, "c");
+    let first = between(&r[0], "EMAILID (", ")").to_string();
+    let second = between(&r[1], "EMAILID (", ")").to_string();
+    assert_ne!(first, second);
+    assert!(r[0].ends_with("THREADID NIL)"), "{r:?}");
+    ok(&c.cmd("d COPY 1 Keep").await, "d");
+    let r = c.cmd(&format!("e SEARCH EMAILID {second}")).await;
+    assert_eq!(r[0], "* SEARCH 2");
+    let r = c.cmd("f SEARCH THREADID T1").await;
+    assert_eq!(r[0], "* SEARCH");
+    let r = c.cmd("g SEARCH EMAILID M999999999").await;
+    assert_eq!(r[0], "* SEARCH");
+    let r = c.cmd("h SEARCH EMAILID a.b").await;
+    assert!(r[0].starts_with("h BAD"), "{r:?}");
+    ok(&c.cmd("i SELECT Keep").await, "i");
+    let r = c.cmd("j FETCH 1 (EMAILID)").await;
+    assert_eq!(r[0], format!("* 1 FETCH (EMAILID ({first}))"));
+    let raw = "Subject: one\r\n\r\nbody\r\n";
+    c.send(&format!("k APPEND Keep {{{}+}}\r\n{raw}\r\n", raw.len()))
+        .await;
+    ok(&c.until("k").await, "k");
+    let r = c.cmd("l FETCH 2 (EMAILID)").await;
+    assert_ne!(between(&r[0], "EMAILID (", ")"), first);
+}
+
+#[tokio::test]
+async fn preview_is_decoded_text_of_the_first_text_part() {
+    // RFC 8970 §3: PREVIEW is at most 256 characters of text, with transfer encoding
+    // and charset removed, HTML reduced to text and whitespace collapsed; fetching
+    // it does not set \Seen; LAZY may be given. A message without text has the empty
+    // preview.
+    let h = Harness::new().await;
+    h.deliver(
+        b"Subject: a\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\
+          Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+          PHA+SGVsbG8sPC9wPgo8cD4gIHdvcmxkICZhbXA7IGZyaWVuZHM8L3A+\r\n--b--\r\n",
+    )
+    .await;
+    h.deliver(b"Subject: b\r\nContent-Type: image/png\r\n\r\nxx\r\n")
+        .await;
+    h.deliver(
+        b"Subject: c\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+          Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9\r\n",
+    )
+    .await;
+    let mut c = h.login().await;
+    assert!(capabilities(&mut c).await.contains(" PREVIEW"));
+    ok(&c.cmd("a SELECT INBOX").await, "a");
+    let r = c.cmd("b FETCH 1:2 (PREVIEW)").await;
+    assert_eq!(
+        r,
+        [
+            "* 1 FETCH (PREVIEW \"Hello, world & friends\")",
+            "* 2 FETCH (PREVIEW \"\")",
+            "b OK FETCH completed",
+        ]
+    );
+    let r = c.cmd("c FETCH 1 (PREVIEW (LAZY) FLAGS)").await;
+    assert_eq!(
+        r[0],
+        "* 1 FETCH (PREVIEW \"Hello, world & friends\" FLAGS (\\Recent))"
+    );
+    // 8-bit text goes as a literal until UTF8=ACCEPT is enabled.
+    let raw = c.raw_cmd("d FETCH 3 PREVIEW").await;
+    assert!(
+        raw.starts_with("* 3 FETCH (PREVIEW {5}\r\nCafé)".as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    ok(&c.cmd("e ENABLE UTF8=ACCEPT").await, "e");
+    let r = c.cmd("f FETCH 3 PREVIEW").await;
+    assert_eq!(r[0], "* 3 FETCH (PREVIEW \"Café\")");
+    let r = c.cmd("g FETCH 1 PREVIEW (CHANGEDSINCE 1)").await;
+    ok(&r, "g");
+}
