@@ -46,6 +46,8 @@ const COMMON: &[&str] = &[
     "SEARCHRES",
     "SORT",
     "SORT=DISPLAY",
+    "ESORT",
+    "PARTIAL",
     "THREAD=REFERENCES",
     "THREAD=ORDEREDSUBJECT",
     "WITHIN",

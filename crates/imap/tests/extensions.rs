@@ -172,3 +172,118 @@ async fn preview_is_decoded_text_of_the_first_text_part() {
     let r = c.cmd("g FETCH 1 PREVIEW (CHANGEDSINCE 1)").await;
     ok(&r, "g");
 }
+
+/// Delivers messages with these subjects, in order.
+async fn with_subjects(h: &Harness, subjects: &[&str]) {
+    for s in subjects {
+        h.deliver(format!("Subject: {s}\r\n\r\nx\r\n").as_bytes())
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn esort_answers_esearch_in_sort_order() {
+    // RFC 5267 §3.2: SORT RETURN answers with ESEARCH data; MIN and MAX are the first
+    // and last messages in sort order, ALL lists the results in sort order, COUNT
+    // counts them; RETURN () means ALL. RFC 9394 §3.1: PARTIAL picks positions of the
+    // sorted results (negative from the end), NIL when the range holds none.
+    let h = Harness::new().await;
+    with_subjects(&h, &["c", "a", "b", "d"]).await;
+    let mut c = h.login().await;
+    let caps = capabilities(&mut c).await;
+    assert!(
+        caps.contains(" ESORT") && caps.contains(" PARTIAL"),
+        "{caps}"
+    );
+    assert!(!caps.contains("CONTEXT="), "{caps}");
+    ok(&c.cmd("s SELECT INBOX").await, "s");
+    let r = c
+        .cmd("a SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL")
+        .await;
+    assert_eq!(
+        r,
+        [
+            "* ESEARCH (TAG \"a\") MIN 2 MAX 4 COUNT 4 ALL 2:3,1,4",
+            "a OK SORT completed"
+        ]
+    );
+    let r = c
+        .cmd("b UID SORT RETURN () (REVERSE SUBJECT) UTF-8 ALL")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"b\") UID ALL 4,1,3,2");
+    let r = c
+        .cmd("c SORT RETURN (PARTIAL 1:2 COUNT) (SUBJECT) UTF-8 ALL")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"c\") PARTIAL (1:2 2:3) COUNT 4");
+    let r = c
+        .cmd("d SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"d\") PARTIAL (-1:-2 1,4)");
+    let r = c
+        .cmd("e SORT RETURN (PARTIAL 5:9) (SUBJECT) UTF-8 ALL")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"e\") PARTIAL (5:9 NIL)");
+    // No match: MIN, MAX and ALL are left out.
+    let r = c
+        .cmd("f SORT RETURN (MIN ALL COUNT) (SUBJECT) UTF-8 SUBJECT zzz")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"f\") COUNT 0");
+    // Without RETURN, the classic answer.
+    let r = c.cmd("g SORT (SUBJECT) UTF-8 ALL").await;
+    assert_eq!(r[0], "* SORT 2 3 1 4");
+    // SAVE keeps the results as a set (RFC 5182).
+    ok(
+        &c.cmd("h SORT RETURN (SAVE) (SUBJECT) UTF-8 SUBJECT c")
+            .await,
+        "h",
+    );
+    let r = c.cmd("i FETCH $ (UID)").await;
+    assert_eq!(r[0], "* 1 FETCH (UID 1)");
+}
+
+#[tokio::test]
+async fn search_partial_pages_through_results() {
+    // RFC 9394 §3.1: `PARTIAL m:n` returns the m-th to n-th results (1 the first),
+    // `-m:-n` counts from the last; the range is echoed as given; reversed bounds are
+    // the same range; PARTIAL with ALL is refused; COUNT still counts every match.
+    // §3.2: the FETCH modifier PARTIAL limits the messages a FETCH returns.
+    let h = Harness::new().await;
+    with_subjects(&h, &["1", "2", "3", "4", "5"]).await;
+    let mut c = h.login().await;
+    ok(&c.cmd("s SELECT INBOX").await, "s");
+    let r = c.cmd("a SEARCH RETURN (PARTIAL 2:3) ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"a\") PARTIAL (2:3 2:3)");
+    let r = c.cmd("b UID SEARCH RETURN (COUNT PARTIAL -1:-2) 2:5").await;
+    assert_eq!(
+        r[0],
+        "* ESEARCH (TAG \"b\") UID COUNT 4 PARTIAL (-1:-2 4:5)"
+    );
+    let r = c.cmd("c SEARCH RETURN (PARTIAL 3:1) ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"c\") PARTIAL (3:1 1:3)");
+    let r = c.cmd("d SEARCH RETURN (PARTIAL 9:10) ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"d\") PARTIAL (9:10 NIL)");
+    let r = c.cmd("e SEARCH RETURN (PARTIAL 1:2 ALL) ALL").await;
+    assert!(r[0].starts_with("e BAD"), "{r:?}");
+    let r = c.cmd("f SEARCH RETURN (PARTIAL -1:2) ALL").await;
+    assert!(r[0].starts_with("f BAD"), "{r:?}");
+    let r = c.cmd("g SEARCH RETURN (PARTIAL 0:2) ALL").await;
+    assert!(r[0].starts_with("g BAD"), "{r:?}");
+    // With SAVE, the page is what is saved.
+    ok(
+        &c.cmd("h SEARCH RETURN (SAVE PARTIAL -1:-2) ALL").await,
+        "h",
+    );
+    let r = c.cmd("i FETCH $ (UID)").await;
+    assert_eq!(r[..2], ["* 4 FETCH (UID 4)", "* 5 FETCH (UID 5)"]);
+    let r = c.cmd("j UID FETCH 1:* (UID) (PARTIAL -1:-2)").await;
+    assert_eq!(
+        r,
+        [
+            "* 4 FETCH (UID 4)",
+            "* 5 FETCH (UID 5)",
+            "j OK FETCH completed"
+        ]
+    );
+    let r = c.cmd("k UID FETCH 2:* (UID) (PARTIAL 1:1)").await;
+    assert_eq!(r[0], "* 2 FETCH (UID 2)");
+}

@@ -217,6 +217,7 @@ fn fetch_sections() {
                 attrs: items(vec![A::Flags]),
                 changed_since: Some(12345),
                 vanished: false,
+                partial: None,
             }),
         ),
         (
@@ -227,6 +228,7 @@ fn fetch_sections() {
                 attrs: items(vec![A::Flags]),
                 changed_since: Some(12345),
                 vanished: true,
+                partial: None,
             }),
         ),
     ]);
@@ -285,6 +287,7 @@ fn fetch_struct(s: &str, attrs: FetchAttrs) -> Fetch {
         attrs,
         changed_since: None,
         vanished: false,
+        partial: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //! INTERNALDATE, RFC822.SIZE, MODSEQ (RFC 7162 §3.1.4), ENVELOPE, BODY, BODYSTRUCTURE,
 //! BODY[section]<partial> and BODY.PEEK, BINARY/BINARY.PEEK/BINARY.SIZE (RFC 3516),
 //! RFC822, RFC822.HEADER, RFC822.TEXT, EMAILID and THREADID (RFC 8474), PREVIEW
-//! (RFC 8970); CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4.1, §3.2.6).
+//! (RFC 8970); CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4.1, §3.2.6), PARTIAL (RFC 9394
+//! §3.2).
 //!
 //! Items answered from the view (flags, sizes, dates) cost no store access; the rest is
 //! loaded per batch (`load`). A non-PEEK body fetch sets `\Seen` with one store call for
@@ -110,6 +111,12 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
             }
         }
         indexes.retain(|&i| sel.view.get(i).is_some_and(|e| e.modseq > since));
+    }
+    // RFC 9394 §3.2: only the messages at the range's positions among those the
+    // command would return (in ascending order; `-1` is the last).
+    if let Some(range) = f.partial {
+        indexes.sort_unstable();
+        indexes = indexes[range.positions(indexes.len())].to_vec();
     }
     let plan = plan(&attrs);
     let seen_now = if plan.sets_seen && !sel.read_only {

@@ -1,5 +1,6 @@
 //! SEARCH and UID SEARCH (RFC 9051 §6.4.4) with ESEARCH return options MIN, MAX, ALL,
-//! COUNT (RFC 4731), SAVE and `$` (RFC 5182), and MODSEQ (RFC 7162 §3.1.5); the classic
+//! COUNT (RFC 4731), SAVE and `$` (RFC 5182), PARTIAL (RFC 9394), and MODSEQ (RFC 7162
+//! §3.1.5); the classic
 //! `* SEARCH` answer for IMAP4rev1 clients, `* ESEARCH` after ENABLE IMAP4rev2.
 //!
 //! [`matching`] is shared with SORT and THREAD: a first pass over the view decides what
@@ -12,7 +13,8 @@ use super::enable_id::condstore_used;
 use crate::catalogue as cat;
 use crate::load::{self, Raw};
 use crate::proto::{
-    Code, Data, ESearchItem, Search, SearchKey, SearchReturn, SequenceSet, StatusResponse, Tag,
+    Code, Data, ESearchItem, PartialRange, Search, SearchKey, SearchReturn, SequenceSet,
+    StatusResponse, Tag,
 };
 use crate::search::{Candidate, Context, Query, compile, eval};
 use crate::session::{Selected, Session};
@@ -144,6 +146,12 @@ pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: S
         Some(o) if o.is_empty() => vec![SearchReturn::All],
         Some(o) => o,
     };
+    if let Err(text) = check_return_opts(&opts) {
+        if saving {
+            sel.saved.clear();
+        }
+        return Outcome::reply(cat::bad(Some(tag), text));
+    }
     let modseq = esearch_modseq(&opts, &modseqs);
     if opts.contains(&SearchReturn::Save) {
         sel.saved = saved_result(&opts, &uids);
@@ -152,7 +160,7 @@ pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: S
         // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
         return Outcome::reply(cat::ok(tag, cat::SEARCH_DONE));
     }
-    let items = esearch_items(&opts, &numbers, modseq);
+    let items = esearch_items(&opts, &numbers, modseq, false);
     s.data_owned(Data::ESearch {
         tag: Some(tag.clone()),
         uid: sr.uid,
@@ -161,8 +169,38 @@ pub(crate) async fn search(s: &mut Session, sel: &mut Selected, tag: &Tag, sr: S
     Outcome::reply(cat::ok(tag, cat::SEARCH_DONE))
 }
 
-/// RFC 5182 §2.4: with MIN and/or MAX (and neither ALL nor COUNT) only those are saved.
-fn saved_result(opts: &[SearchReturn], uids: &[u32]) -> Vec<u32> {
+/// The PARTIAL option of `opts`, if any.
+pub(crate) fn partial_of(opts: &[SearchReturn]) -> Option<PartialRange> {
+    opts.iter().find_map(|o| match o {
+        SearchReturn::Partial(r) => Some(*r),
+        _ => None,
+    })
+}
+
+/// RFC 9394 §3.1: PARTIAL and ALL are mutually exclusive, and one PARTIAL at most.
+pub(crate) fn check_return_opts(opts: &[SearchReturn]) -> Result<(), &'static str> {
+    let partials = opts
+        .iter()
+        .filter(|o| matches!(o, SearchReturn::Partial(_)))
+        .count();
+    if partials > 1 {
+        return Err(cat::PARTIAL_TWICE);
+    }
+    if partials == 1 && opts.contains(&SearchReturn::All) {
+        return Err(cat::PARTIAL_WITH_ALL);
+    }
+    Ok(())
+}
+
+/// RFC 5182 §2.4: with MIN and/or MAX (and neither ALL nor COUNT) only those are saved;
+/// with PARTIAL (RFC 9394 §3.1), only the results the range returns. `uids` are in the
+/// order the results are reported (ascending for SEARCH, sort order for SORT).
+pub(crate) fn saved_result(opts: &[SearchReturn], uids: &[u32]) -> Vec<u32> {
+    if let Some(range) = partial_of(opts) {
+        let mut out = uids[range.positions(uids.len())].to_vec();
+        out.sort_unstable();
+        return out;
+    }
     let only_extremes = !opts.contains(&SearchReturn::All)
         && !opts.contains(&SearchReturn::Count)
         && (opts.contains(&SearchReturn::Min) || opts.contains(&SearchReturn::Max));
@@ -190,11 +228,13 @@ fn saved_result(opts: &[SearchReturn], uids: &[u32]) -> Vec<u32> {
 /// gives the lowest-numbered match's own mod-sequence. `modseqs` are the matches'
 /// mod-sequences in ascending message order; `None` when nothing matched (or MODSEQ
 /// was not used).
-fn esearch_modseq(opts: &[SearchReturn], modseqs: &[u64]) -> Option<u64> {
+pub(crate) fn esearch_modseq(opts: &[SearchReturn], modseqs: &[u64]) -> Option<u64> {
     let every = opts.contains(&SearchReturn::All) || opts.contains(&SearchReturn::Count);
     if every {
         return modseqs.iter().copied().max();
     }
+    let partial =
+        partial_of(opts).and_then(|r| modseqs[r.positions(modseqs.len())].iter().copied().max());
     let min = opts
         .contains(&SearchReturn::Min)
         .then(|| modseqs.first().copied())
@@ -203,23 +243,44 @@ fn esearch_modseq(opts: &[SearchReturn], modseqs: &[u64]) -> Option<u64> {
         .contains(&SearchReturn::Max)
         .then(|| modseqs.last().copied())
         .flatten();
-    min.max(max)
+    min.max(max).max(partial)
 }
 
 /// RFC 4731 §3.1: the requested items; MIN, MAX and ALL are omitted when nothing
-/// matched.
+/// matched. With `sorted` (RFC 5267 §3.2, ESORT), `numbers` are in sort order: MIN and
+/// MAX are the first and last of that order, and ALL and PARTIAL keep it. RFC 9394
+/// §3.1: PARTIAL reports the results at the range's positions, NIL when there are
+/// none.
 pub(crate) fn esearch_items(
     opts: &[SearchReturn],
     numbers: &[u32],
     modseq: Option<u64>,
+    sorted: bool,
 ) -> Vec<ESearchItem> {
+    let set = |numbers: &[u32]| {
+        if sorted {
+            SequenceSet::compress(numbers.iter().copied())
+        } else {
+            SequenceSet::from_unsorted(numbers.to_vec())
+        }
+    };
+    let (min, max) = if sorted {
+        (numbers.first(), numbers.last())
+    } else {
+        (numbers.iter().min(), numbers.iter().max())
+    };
     let mut items = Vec::new();
     for o in opts {
         match o {
-            SearchReturn::Min => items.extend(numbers.iter().min().map(|&n| ESearchItem::Min(n))),
-            SearchReturn::Max => items.extend(numbers.iter().max().map(|&n| ESearchItem::Max(n))),
-            SearchReturn::All => {
-                items.extend(SequenceSet::from_unsorted(numbers.to_vec()).map(ESearchItem::All));
+            SearchReturn::Min => items.extend(min.map(|&n| ESearchItem::Min(n))),
+            SearchReturn::Max => items.extend(max.map(|&n| ESearchItem::Max(n))),
+            SearchReturn::All => items.extend(set(numbers).map(ESearchItem::All)),
+            SearchReturn::Partial(range) => {
+                let mut chosen = numbers[range.positions(numbers.len())].to_vec();
+                if !sorted {
+                    chosen.sort_unstable();
+                }
+                items.push(ESearchItem::Partial(*range, set(&chosen)));
             }
             SearchReturn::Count => {
                 items.push(ESearchItem::Count(
@@ -263,10 +324,14 @@ mod tests {
             ),
         ];
         for (opts, numbers, expected) in cases {
-            assert_eq!(esearch_items(&opts, &numbers, None), expected, "{opts:?}");
+            assert_eq!(
+                esearch_items(&opts, &numbers, None, false),
+                expected,
+                "{opts:?}"
+            );
         }
         assert_eq!(
-            esearch_items(&[R::Count], &[1], Some(9)),
+            esearch_items(&[R::Count], &[1], Some(9), false),
             vec![ESearchItem::Count(1), ESearchItem::ModSeq(9)]
         );
     }

@@ -2,7 +2,9 @@
 //! the matching messages come from the SEARCH machinery, their keys from the structures
 //! computed at delivery (one batched load: sort keys and ENVELOPE), the ordering from
 //! the pure `sort` and `thread` modules. A SORT using MODSEQ reports the highest
-//! mod-sequence (RFC 7162 §3.1.5).
+//! mod-sequence (RFC 7162 §3.1.5). SORT RETURN (RFC 5267 ESORT: MIN, MAX, ALL, COUNT;
+//! SAVE per RFC 5182; PARTIAL per RFC 9394) answers with ESEARCH data in sort order.
+//! CONTEXT=SORT (UPDATE, CANCELUPDATE) is not implemented.
 
 use std::collections::HashMap;
 
@@ -11,10 +13,10 @@ use pillarbox_store::MessageId;
 
 use super::Outcome;
 use super::enable_id::condstore_used;
-use super::search::matching;
+use super::search::{check_return_opts, esearch_items, esearch_modseq, matching, saved_result};
 use crate::catalogue as cat;
 use crate::load::{self, Raw};
-use crate::proto::{Data, Sort, Tag, Thread, ThreadAlgorithm};
+use crate::proto::{Data, SearchReturn, Sort, Tag, Thread, ThreadAlgorithm};
 use crate::session::{Selected, Session};
 use crate::sort::{SortItem, sort as order};
 use crate::thread::{ThreadMessage, ordered_subject, references};
@@ -44,12 +46,33 @@ async fn structures(
 
 /// RFC 5256 §3 SORT.
 pub(crate) async fn sort(s: &mut Session, sel: &mut Selected, tag: &Tag, st: Sort) -> Outcome {
-    if st.return_opts.is_some() {
-        return Outcome::reply(cat::bad(Some(tag), cat::ESORT_UNSUPPORTED));
+    let saving = st
+        .return_opts
+        .as_ref()
+        .is_some_and(|o| o.contains(&SearchReturn::Save));
+    let opts = st.return_opts.as_ref().map(|o| {
+        if o.is_empty() {
+            vec![SearchReturn::All]
+        } else {
+            o.clone()
+        }
+    });
+    if let Some(opts) = &opts
+        && let Err(text) = check_return_opts(opts)
+    {
+        if saving {
+            sel.saved.clear();
+        }
+        return Outcome::reply(cat::bad(Some(tag), text));
     }
     let (indexes, q) = match matching(s, sel, tag, &st.search, Some(&st.charset)).await {
         Ok(x) => x,
-        Err(r) => return Outcome::reply(r),
+        Err(r) => {
+            if saving {
+                sel.saved.clear();
+            }
+            return Outcome::reply(r);
+        }
     };
     // RFC 7162 §3.1.5: a SORT using the MODSEQ criterion answers with the highest
     // mod-sequence of the messages it returns, like SEARCH.
@@ -65,7 +88,12 @@ pub(crate) async fn sort(s: &mut Session, sel: &mut Selected, tag: &Tag, st: Sor
     };
     let structures = match structures(s, sel, tag, &indexes).await {
         Ok(x) => x,
-        Err(r) => return Outcome::reply(r),
+        Err(r) => {
+            if saving {
+                sel.saved.clear();
+            }
+            return Outcome::reply(r);
+        }
     };
     // A message that vanished meanwhile sorts with empty keys.
     let (no_keys, no_envelope) = (SortKeys::default(), Envelope::default());
@@ -89,8 +117,34 @@ pub(crate) async fn sort(s: &mut Session, sel: &mut Selected, tag: &Tag, st: Sor
         })
         .collect();
     order(&mut items, &st.criteria);
-    let numbers = items.iter().map(|i| i.id).collect();
-    s.data_owned(Data::Sort { numbers, modseq });
+    let numbers: Vec<u32> = items.iter().map(|i| i.id).collect();
+    let Some(opts) = opts else {
+        s.data_owned(Data::Sort { numbers, modseq });
+        return Outcome::reply(cat::ok(tag, cat::SORT_DONE));
+    };
+    // RFC 5267 §3.2 ESORT: the results as ESEARCH data, in sort order.
+    let seqs: Vec<u32> = items.iter().map(|i| i.seq).collect();
+    let entry = |seq: &u32| {
+        sel.view
+            .get(usize::try_from(*seq).unwrap_or(0).wrapping_sub(1))
+    };
+    let modseq = modseq.and_then(|_| {
+        let modseqs: Vec<u64> = seqs.iter().filter_map(entry).map(|e| e.modseq).collect();
+        esearch_modseq(&opts, &modseqs)
+    });
+    if opts.contains(&SearchReturn::Save) {
+        let uids: Vec<u32> = seqs.iter().filter_map(entry).map(|e| e.uid).collect();
+        sel.saved = saved_result(&opts, &uids);
+    }
+    if opts.iter().all(|o| *o == SearchReturn::Save) {
+        return Outcome::reply(cat::ok(tag, cat::SORT_DONE));
+    }
+    let items = esearch_items(&opts, &numbers, modseq, true);
+    s.data_owned(Data::ESearch {
+        tag: Some(tag.clone()),
+        uid: st.uid,
+        items,
+    });
     Outcome::reply(cat::ok(tag, cat::SORT_DONE))
 }
 

@@ -13,7 +13,7 @@ use super::datetime::DateTime;
 use super::fetch_attr::FetchAttrs;
 use super::flag::Flag;
 use super::mailbox::Mailbox;
-use super::search_key::{SearchKey, SearchReturn};
+use super::search_key::{PartialRange, SearchKey, SearchReturn};
 use super::sequence::SequenceSet;
 
 /// A command tag (RFC 9051 §9 `tag`: ASTRING-CHARs except `+`).
@@ -439,7 +439,7 @@ pub struct Search {
     pub criteria: SearchKey,
 }
 
-/// `FETCH` (RFC 9051 §6.4.5, RFC 7162 §3.1.4, §3.2.6).
+/// `FETCH` (RFC 9051 §6.4.5, RFC 7162 §3.1.4, §3.2.6, RFC 9394 §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetch {
     /// `UID FETCH`.
@@ -452,6 +452,9 @@ pub struct Fetch {
     pub changed_since: Option<u64>,
     /// `(VANISHED)`, only with UID FETCH and CHANGEDSINCE.
     pub vanished: bool,
+    /// `(PARTIAL range)` (RFC 9394 §3.2): only these positions of the messages the
+    /// command would otherwise return.
+    pub partial: Option<PartialRange>,
 }
 
 /// How STORE changes flags.
@@ -525,7 +528,7 @@ pub struct SortCriterion {
     pub key: SortKey,
 }
 
-/// `SORT` (RFC 5256 §3; RFC 5267 RETURN options are accepted).
+/// `SORT` (RFC 5256 §3; RFC 5267 ESORT RETURN options, RFC 9394 PARTIAL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sort {
     /// `UID SORT`.

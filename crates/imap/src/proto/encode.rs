@@ -349,6 +349,18 @@ fn write_esearch(
                 out.extend_from_slice(b"ALL ");
                 set.write(out);
             }
+            // RFC 9394 §4 `"PARTIAL" SP "(" partial-range SP partial-results ")"`,
+            // `partial-results = sequence-set / "NIL"`.
+            ESearchItem::Partial(range, results) => {
+                out.extend_from_slice(b"PARTIAL (");
+                range.write(out);
+                out.push(b' ');
+                match results {
+                    Some(set) => set.write(out),
+                    None => out.extend_from_slice(b"NIL"),
+                }
+                out.push(b')');
+            }
         }
     }
 }

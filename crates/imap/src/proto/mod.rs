@@ -55,5 +55,5 @@ pub use frame::{
 pub use mailbox::{Mailbox, MailboxNameError, NameEncoding};
 pub use parse::{SaslResponse, parse_command, parse_idle_done, parse_sasl_response};
 pub use response::*;
-pub use search_key::{EntryType, ModSeqEntry, SearchKey, SearchReturn};
+pub use search_key::{EntryType, ModSeqEntry, PartialRange, SearchKey, SearchReturn};
 pub use sequence::{SeqNum, SeqRange, SequenceError, SequenceSet};

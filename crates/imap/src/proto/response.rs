@@ -18,6 +18,7 @@ use super::encode::{
 use super::fetch_attr::Section;
 use super::flag::Flag;
 use super::mailbox::Mailbox;
+use super::search_key::PartialRange;
 use super::sequence::SequenceSet;
 
 /// Any response line (or lines, when it holds literals).
@@ -420,7 +421,7 @@ pub struct NamespaceDesc {
     pub delimiter: Option<u8>,
 }
 
-/// One ESEARCH return item (RFC 4731 §3.2, RFC 7162 §3.1.10).
+/// One ESEARCH return item (RFC 4731 §3.2, RFC 7162 §3.1.10, RFC 9394 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ESearchItem {
     /// `MIN n`
@@ -433,6 +434,8 @@ pub enum ESearchItem {
     Count(u32),
     /// `MODSEQ n`
     ModSeq(u64),
+    /// `PARTIAL (range results)` (RFC 9394 §3.1); `None` results write NIL.
+    Partial(PartialRange, Option<SequenceSet>),
 }
 
 /// A THREAD node (RFC 5256 §4): a message (or a missing parent) and its children.

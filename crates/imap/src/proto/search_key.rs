@@ -1,5 +1,5 @@
 //! SEARCH criteria and RETURN options (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 4731,
-//! RFC 5032, RFC 5182, RFC 7162 §3.1.5, RFC 8474 §6).
+//! RFC 5032, RFC 5182, RFC 7162 §3.1.5, RFC 8474 §6, RFC 9394 PARTIAL).
 //!
 //! Plain data produced by the parser for SEARCH, SORT and THREAD. Evaluation belongs
 //! to the store; this module does no I/O.
@@ -9,7 +9,44 @@ use bytes::Bytes;
 use super::datetime::Date;
 use super::sequence::SequenceSet;
 
-/// ESEARCH result options (RFC 4731 §3.1, RFC 5182 §2.1 SAVE).
+/// A PARTIAL range (RFC 9394 §3 `partial-range`): positions in the list of results,
+/// counted from 1 at the start (`1:100`), or from the end (`-1:-100`, `-1` being the
+/// last result). Kept as written, so it can be echoed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    /// The first number as written (without its minus sign).
+    pub first: u32,
+    /// The second number as written (without its minus sign).
+    pub last: u32,
+    /// Negative: counted from the end.
+    pub from_end: bool,
+}
+
+impl PartialRange {
+    /// The 0-based positions the range covers among `len` results (empty when none).
+    pub fn positions(&self, len: usize) -> std::ops::Range<usize> {
+        let lo = self.first.min(self.last) as usize;
+        let hi = self.first.max(self.last) as usize;
+        let (start, end) = if self.from_end {
+            // -1 is the last result (position len - 1), -hi the earliest asked for.
+            (
+                len.saturating_sub(hi),
+                len.saturating_sub(lo.saturating_sub(1)),
+            )
+        } else {
+            (lo.saturating_sub(1).min(len), hi.min(len))
+        };
+        start..end.max(start)
+    }
+
+    /// Appends the wire form, e.g. `1:100` or `-1:-100`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let sign = if self.from_end { "-" } else { "" };
+        out.extend_from_slice(format!("{sign}{}:{sign}{}", self.first, self.last).as_bytes());
+    }
+}
+
+/// ESEARCH result options (RFC 4731 §3.1, RFC 5182 §2.1 SAVE, RFC 9394 PARTIAL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SearchReturn {
     /// `MIN`
@@ -22,6 +59,8 @@ pub enum SearchReturn {
     Count,
     /// `SAVE` (RFC 5182)
     Save,
+    /// `PARTIAL range` (RFC 9394 §3.1)
+    Partial(PartialRange),
 }
 
 /// Which metadata entries a MODSEQ criterion looks at (RFC 7162 §3.1.5

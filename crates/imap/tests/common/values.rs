@@ -28,6 +28,7 @@ pub fn fetch(uid: bool, s: &str, attrs: FetchAttrs) -> CommandBody<usize> {
         attrs,
         changed_since: None,
         vanished: false,
+        partial: None,
     })
 }
 

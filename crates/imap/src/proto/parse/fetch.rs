@@ -1,5 +1,5 @@
 //! FETCH with every data item, section, partial and modifier (RFC 9051 §6.4.5,
-//! RFC 3516 BINARY, RFC 7162 §3.1.4 CHANGEDSINCE and §3.2.6 VANISHED).
+//! RFC 3516 BINARY, RFC 7162 §3.1.4 CHANGEDSINCE and §3.2.6 VANISHED, RFC 9394 PARTIAL).
 //!
 //! This is the hottest parser: it allocates only the item list, part numbers and header
 //! field lists. No I/O.
@@ -35,6 +35,7 @@ pub(super) fn fetch(lx: &mut Lexer<'_>, uid: bool) -> Result<Fetch> {
         attrs,
         changed_since: None,
         vanished: false,
+        partial: None,
     };
     if lx.sp_then_more() {
         let start = lx.pos();
@@ -51,7 +52,8 @@ pub(super) fn fetch(lx: &mut Lexer<'_>, uid: bool) -> Result<Fetch> {
 }
 
 /// RFC 7162 §7 `fetch-modifier =/ chgsince-fetch-mod / "VANISHED"`,
-/// `chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value` (0 tolerated).
+/// `chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value` (0 tolerated); RFC 9394
+/// §4 `fetch-modifier =/ "PARTIAL" SP partial-range`.
 fn fetch_modifier(lx: &mut Lexer<'_>, fetch: &mut Fetch) -> Result<()> {
     let start = lx.pos();
     match lx.keyword()?.as_bytes() {
@@ -60,6 +62,10 @@ fn fetch_modifier(lx: &mut Lexer<'_>, fetch: &mut Fetch) -> Result<()> {
             fetch.changed_since = Some(lx.number64()?);
         }
         b"VANISHED" => fetch.vanished = true,
+        b"PARTIAL" => {
+            lx.sp()?;
+            fetch.partial = Some(super::search::partial_range(lx)?);
+        }
         _ => {
             return Err(ParseError::new(
                 K::UnknownOption,

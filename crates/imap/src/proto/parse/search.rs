@@ -8,7 +8,7 @@
 use crate::proto::command::Search;
 use crate::proto::error::{ParseError, ParseErrorKind as K};
 use crate::proto::lexer::{Lexer, Result};
-use crate::proto::search_key::{EntryType, ModSeqEntry, SearchKey, SearchReturn};
+use crate::proto::search_key::{EntryType, ModSeqEntry, PartialRange, SearchKey, SearchReturn};
 
 /// Deepest nesting of parentheses, NOT and OR accepted.
 pub(crate) const MAX_DEPTH: u32 = 64;
@@ -44,7 +44,8 @@ pub(super) fn search(lx: &mut Lexer<'_>, uid: bool) -> Result<Search> {
 
 /// RFC 4731 §3.1 `search-return-opts = SP "RETURN" SP "(" [search-return-opt
 /// *(SP search-return-opt)] ")"`, `search-return-opt = "MIN" / "MAX" / "ALL" /
-/// "COUNT"`; RFC 5182 §4 `"SAVE"`. Starts at the `(`.
+/// "COUNT"`; RFC 5182 §4 `"SAVE"`; RFC 9394 §4 `"PARTIAL" SP partial-range`. Starts at
+/// the `(`.
 pub(super) fn return_opts(lx: &mut Lexer<'_>) -> Result<Vec<SearchReturn>> {
     lx.paren_list(true, |lx| {
         let start = lx.pos();
@@ -54,6 +55,10 @@ pub(super) fn return_opts(lx: &mut Lexer<'_>) -> Result<Vec<SearchReturn>> {
             b"ALL" => SearchReturn::All,
             b"COUNT" => SearchReturn::Count,
             b"SAVE" => SearchReturn::Save,
+            b"PARTIAL" => {
+                lx.sp()?;
+                SearchReturn::Partial(partial_range(lx)?)
+            }
             _ => {
                 return Err(ParseError::new(
                     K::UnknownOption,
@@ -62,6 +67,29 @@ pub(super) fn return_opts(lx: &mut Lexer<'_>) -> Result<Vec<SearchReturn>> {
                 ));
             }
         })
+    })
+}
+
+/// RFC 9394 §4 `partial-range = partial-range-first / partial-range-last`,
+/// `partial-range-first = nz-number ":" nz-number`, `partial-range-last = MINUS
+/// nz-number ":" MINUS nz-number`. Shared with the FETCH modifier.
+pub(super) fn partial_range(lx: &mut Lexer<'_>) -> Result<PartialRange> {
+    let start = lx.pos();
+    let from_end = lx.eat(b'-');
+    let first = lx.nz_number()?;
+    lx.expect(b':', "expected ':' in a partial range")?;
+    if lx.eat(b'-') != from_end {
+        return Err(ParseError::new(
+            K::Syntax,
+            "both ends of a partial range have the same sign",
+            start,
+        ));
+    }
+    let last = lx.nz_number()?;
+    Ok(PartialRange {
+        first,
+        last,
+        from_end,
     })
 }
 
