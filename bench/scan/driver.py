@@ -9,12 +9,12 @@
   driver.py clamd|rspamd|both HOST:PORT[,HOST:PORT] MSG MESSAGES SESSIONS
       Scans MSG MESSAGES times over SESSIONS threads, one connection per scan as
       Pillarbox does: clamd `zINSTREAM`, rspamd `POST /checkv2` with the headers
-      Pillarbox sends (IP, Helo, From, Rcpt, Queue-Id), or both in turn (clamd, then
-      rspamd, as Pillarbox does for one message). Prints one line:
-      `rate=<msg/s> errors=<n> cpu_ms=<this driver's CPU ms per message> verdict=<...>`.
-      Any answer but clean (clamd `stream: OK`; rspamd 200 with an action Pillarbox
-      accepts: `no action`, `add header`, `rewrite subject`)
-      counts as an error.
+      Pillarbox sends (IP, Helo, From, Rcpt, Queue-Id, Connection: close), or both
+      in turn (clamd, then rspamd, as Pillarbox does for one message). Prints one
+      line: `rate=<msg/s> errors=<n> cpu_ms=<this driver's CPU ms per message>
+      verdict=<...>`. Any answer but clean counts as an error: clamd `stream: OK`;
+      rspamd 200 with an action Pillarbox accepts (`no action`, `add header`,
+      `rewrite subject`).
 """
 import json
 import os
@@ -84,7 +84,7 @@ def capture(size, out):
     date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
     received = (
         f"Received: from {got.get('helo', 'localhost')} ([127.0.0.1])\r\n"
-        f"\tby pillarbox.bench.test (Pillarbox) with ESMTP id 0123456789abcdef\r\n"
+        f"\tby pillarbox.bench.test (Pillarbox) with SMTP id 0123456789abcdef\r\n"
         f"\tfor <{RCPT}>;\r\n\t{date}\r\n").encode()
     with open(out, "wb") as f:
         f.write(received + got["data"])
@@ -129,7 +129,8 @@ def rspamd_check(addr, msg, helo, n):
         head = (
             f"POST /checkv2 HTTP/1.1\r\nHost: {addr[0]}:{addr[1]}\r\n"
             f"Content-Length: {len(msg)}\r\nIP: 127.0.0.1\r\nHelo: {helo}\r\n"
-            f"From: {SENDER}\r\nRcpt: {RCPT}\r\nQueue-Id: bench{n:08x}\r\n\r\n").encode()
+            f"From: {SENDER}\r\nRcpt: {RCPT}\r\nQueue-Id: bench{n:08x}\r\n"
+            "Connection: close\r\n\r\n").encode()
         s.sendall(head + msg)
         resp = read_all(s)
         status = resp.split(b" ", 2)[1] if resp.startswith(b"HTTP/") else b"?"

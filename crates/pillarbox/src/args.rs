@@ -64,6 +64,17 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Import mail from a Maildir (Dovecot's UIDs, flags and keywords kept) or mbox
+    /// files (Thunderbird, mutt) into an account.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export an account's mail to a Maildir or mbox files.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Messages held back by content scanning: list, show, release to their
     /// recipients, delete.
     Quarantine {
@@ -806,4 +817,39 @@ pub enum SpamCommand {
         #[arg(long)]
         clear: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Maildir or Maildir++ tree (its `.Folder`s become mailboxes).
+    Maildir(TransferArgs),
+    /// An mbox file, or a directory of them (Thunderbird's `Name.sbd/` too).
+    Mbox(TransferArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// To a Maildir++ tree with dovecot-uidlist and dovecot-keywords.
+    Maildir(TransferArgs),
+    /// To mboxrd: one file (with --mailbox) or a directory of them.
+    Mbox(TransferArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TransferArgs {
+    /// The file or directory to read or write.
+    pub path: std::path::PathBuf,
+    /// The account.
+    #[arg(long)]
+    pub account: String,
+    /// One mailbox (import: where the root goes; export: the only one written).
+    #[arg(long)]
+    pub mailbox: Option<String>,
+    /// mbox only: the mboxrd variant (every `>…From ` line quoted once more), not
+    /// mboxo (what mutt, Thunderbird and Python write).
+    #[arg(long)]
+    pub mboxrd: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }

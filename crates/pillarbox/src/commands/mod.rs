@@ -13,6 +13,7 @@ mod serve;
 mod sieve;
 mod store;
 mod test_connection;
+mod transfer;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -68,6 +69,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Collect { command } => {
             let config = load_config(cli.config.as_deref())?;
             collect::run(command, &config).await
+        }
+        Command::Import { command } => {
+            transfer::import(command, &tool_directory(cli.config.as_deref())?).await
+        }
+        Command::Export { command } => {
+            transfer::export(command, &tool_directory(cli.config.as_deref())?).await
         }
         Command::Quarantine { command } => {
             let config = load_config(cli.config.as_deref())?;

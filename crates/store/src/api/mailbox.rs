@@ -130,6 +130,40 @@ impl Store {
         )
     }
 
+    /// Import: appends messages keeping the UID each asks for when it is not below the
+    /// mailbox's UIDNEXT (otherwise the next UID), without a quota check. Returns the
+    /// UID each got.
+    pub async fn import_append(
+        &self,
+        mailbox: MailboxId,
+        messages: Vec<(AppendMessage, Option<u32>)>,
+    ) -> Result<Vec<u32>> {
+        let change = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::import_append(t, mailbox, &messages),
+            |_r| change.into_iter().collect()
+        )
+    }
+
+    /// Import: gives a mailbox that never held a message the UIDVALIDITY of its
+    /// source (so clients that synced against the source keep their cache), and
+    /// raises its UIDNEXT to at least `uidnext`. `Conflict` when the mailbox has held
+    /// messages and `uidvalidity` differs from its own.
+    pub async fn import_uid_state(
+        &self,
+        mailbox: MailboxId,
+        uidvalidity: Option<u32>,
+        uidnext: u32,
+    ) -> Result<()> {
+        let change = self.mailbox_change(mailbox).await?;
+        db_write!(
+            self,
+            |t, sql| sql::entries::import_uid_state(t, mailbox, uidvalidity, uidnext),
+            |_r| change.into_iter().collect()
+        )
+    }
+
     /// Changes flags of the entries with `uids`.
     pub async fn store_flags(
         &self,

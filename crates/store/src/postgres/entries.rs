@@ -229,6 +229,79 @@ pub(crate) fn append(
     Ok(out)
 }
 
+/// See `Store::import_append`.
+pub(crate) fn import_append(
+    c: &mut Tx<'_>,
+    mailbox: MailboxId,
+    msgs: &[(AppendMessage, Option<u32>)],
+) -> Result<Vec<u32>> {
+    lock(c, &[mailbox])?;
+    let mut out = Vec::with_capacity(msgs.len());
+    for (m, uid) in msgs {
+        if let Some(uid) = uid {
+            c.execute(
+                "UPDATE mailboxes SET uidnext = GREATEST(uidnext, $2) WHERE id = $1",
+                &[&mailbox.0, &i64::from(*uid)],
+            )?;
+        }
+        let id = super::messages::insert(
+            c,
+            &m.message.blob,
+            &m.message.structure,
+            m.message.received_at,
+            1,
+        )?;
+        let date = m.internal_date.unwrap_or(m.message.received_at);
+        let a = super::messages::append_entry(
+            c,
+            mailbox,
+            id,
+            m.message.blob.size,
+            m.flags,
+            &m.keywords,
+            date,
+        )?;
+        out.push(a.uid);
+    }
+    Ok(out)
+}
+
+/// See `Store::import_uid_state`.
+pub(crate) fn import_uid_state(
+    c: &mut Tx<'_>,
+    mailbox: MailboxId,
+    uidvalidity: Option<u32>,
+    uidnext: u32,
+) -> Result<()> {
+    lock(c, &[mailbox])?;
+    let Some(r) = c.query_opt(
+        "SELECT uidvalidity, uidnext FROM mailboxes WHERE id = $1",
+        &[&mailbox.0],
+    )?
+    else {
+        return Err(StoreError::NotFound("mailbox"));
+    };
+    let (current, next): (i64, i64) = (r.get(0), r.get(1));
+    if let Some(v) = uidvalidity
+        && i64::from(v) != current
+    {
+        if next != 1 || v == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the mailbox already holds messages under UIDVALIDITY {current}"
+            )));
+        }
+        c.execute(
+            "UPDATE mailboxes SET uidvalidity = $2 WHERE id = $1",
+            &[&mailbox.0, &i64::from(v)],
+        )?;
+    }
+    c.execute(
+        "UPDATE mailboxes SET uidnext = GREATEST(uidnext, $2) WHERE id = $1",
+        &[&mailbox.0, &i64::from(uidnext)],
+    )?;
+    Ok(())
+}
+
 fn uid_entries(c: &mut Tx<'_>, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<Entry>> {
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
