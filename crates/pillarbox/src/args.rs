@@ -75,6 +75,20 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// A consistent online backup of the embedded store (database and messages) into
+    /// PATH; run again into the same PATH, it copies only what is new. The secrets
+    /// key is not included: keep it apart.
+    Backup {
+        path: std::path::PathBuf,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Restore a backup made by `pillarbox backup` into the (empty) data directory.
+    Restore {
+        path: std::path::PathBuf,
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Messages held back by content scanning: list, show, release to their
     /// recipients, delete.
     Quarantine {

@@ -17,6 +17,7 @@
 #[macro_use]
 mod engine;
 mod api;
+pub mod backup;
 mod blob;
 mod changes;
 mod cluster;

@@ -76,6 +76,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export { command } => {
             transfer::export(command, &tool_directory(cli.config.as_deref())?).await
         }
+        Command::Backup { path, quiet } => {
+            let config = load_config(cli.config.as_deref())?;
+            transfer::backup(&config, &path, quiet).await
+        }
+        Command::Restore { path, quiet } => {
+            let config = load_config(cli.config.as_deref())?;
+            transfer::restore(&config, &path, quiet).await
+        }
         Command::Quarantine { command } => {
             let config = load_config(cli.config.as_deref())?;
             quarantine::run(command, &config).await

@@ -154,3 +154,98 @@ pub async fn export(cmd: ExportCommand, dir: &Directory) -> Result<()> {
     summary("exported", &report, started.elapsed().as_secs_f64());
     Ok(())
 }
+
+fn blob_bar(quiet: bool, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if quiet {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} message files, {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+fn embedded_only(config: &pillarbox_config::Config, verb: &str) -> Result<()> {
+    if config.store.engine == pillarbox_config::StoreEngine::Postgres {
+        bail!(
+            "the store is PostgreSQL, where messages live in the database: {verb} it with \
+             PostgreSQL's own tools (pg_dump / pg_restore, or continuous archiving)"
+        );
+    }
+    Ok(())
+}
+
+pub async fn backup(
+    config: &pillarbox_config::Config,
+    path: &std::path::Path,
+    quiet: bool,
+) -> Result<()> {
+    embedded_only(config, "back")?;
+    let data = config.server.data_dir.clone();
+    let target = path.to_path_buf();
+    let bar = blob_bar(quiet, "backup");
+    let b = bar.clone();
+    let started = std::time::Instant::now();
+    let report = tokio::task::spawn_blocking(move || {
+        pillarbox_store::backup::backup(&data, &target, &|done, total| {
+            b.set_length(total);
+            b.set_position(done);
+        })
+    })
+    .await??;
+    bar.finish_and_clear();
+    println!(
+        "backed up {} into {} in {:.1}s: database {} bytes, {} message files copied ({} bytes), {} already there",
+        config.server.data_dir.display(),
+        path.display(),
+        started.elapsed().as_secs_f64(),
+        report.database_bytes,
+        report.blobs_copied,
+        report.bytes_copied,
+        report.blobs_present
+    );
+    eprintln!(
+        "note: the secrets key ({}) is not in the backup; keep a copy of it apart: without it, \
+         stored smart-host and collection passwords must be entered again",
+        config
+            .store
+            .secrets_key_file
+            .clone()
+            .unwrap_or_else(|| config.server.data_dir.join("secrets.key"))
+            .display()
+    );
+    Ok(())
+}
+
+pub async fn restore(
+    config: &pillarbox_config::Config,
+    path: &std::path::Path,
+    quiet: bool,
+) -> Result<()> {
+    embedded_only(config, "restore")?;
+    let data = config.server.data_dir.clone();
+    let source = path.to_path_buf();
+    let bar = blob_bar(quiet, "restore");
+    let b = bar.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        pillarbox_store::backup::restore(&source, &data, &|done, total| {
+            b.set_length(total);
+            b.set_position(done);
+        })
+    })
+    .await??;
+    bar.finish_and_clear();
+    println!(
+        "restored {} into {}: database {} bytes, {} message files",
+        path.display(),
+        config.server.data_dir.display(),
+        report.database_bytes,
+        report.blobs_copied + report.blobs_present
+    );
+    Ok(())
+}
