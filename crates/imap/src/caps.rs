@@ -57,6 +57,7 @@ const COMMON: &[&str] = &[
     "BINARY",
     "UTF8=ACCEPT",
     "MULTIAPPEND",
+    "REPLACE",
     "UNAUTHENTICATE",
     "OBJECTID",
     "PREVIEW",

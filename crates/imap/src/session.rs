@@ -323,6 +323,7 @@ impl Session {
             (S::Selected(sel), C::Move(m)) => cmd::copy_move::move_(self, sel, &tag, m).await,
             (S::Selected(sel), C::Sort(s)) => cmd::sort_thread::sort(self, sel, &tag, s).await,
             (S::Selected(sel), C::Thread(t)) => cmd::sort_thread::thread(self, sel, &tag, t).await,
+            (S::Selected(sel), C::Replace(r)) => cmd::replace::replace(self, sel, &tag, r).await,
             (
                 S::Authenticated(_),
                 C::Check
@@ -336,7 +337,8 @@ impl Session {
                 | C::Copy(_)
                 | C::Move(_)
                 | C::Sort(_)
-                | C::Thread(_),
+                | C::Thread(_)
+                | C::Replace(_),
             ) => Outcome::reply(cat::bad(Some(&tag), cat::NO_MAILBOX)),
         };
         self.finish(state, outcome, may_expunge).await

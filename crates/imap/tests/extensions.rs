@@ -287,3 +287,82 @@ async fn search_partial_pages_through_results() {
     let r = c.cmd("k UID FETCH 2:* (UID) (PARTIAL 1:1)").await;
     assert_eq!(r[0], "* 2 FETCH (UID 2)");
 }
+
+#[tokio::test]
+async fn replace_appends_then_expunges_the_old_message() {
+    // RFC 8508 §3: REPLACE appends the new message to the named mailbox and expunges
+    // the replaced one; the APPENDUID (RFC 4315) comes in an untagged OK; literals go
+    // as with APPEND (synchronizing, LITERAL+, APPENDLIMIT); the mailbox may itself be
+    // a literal. When the append fails nothing is expunged.
+    let h = Harness::new().await;
+    with_subjects(&h, &["one", "two"]).await;
+    let mut c = h.login().await;
+    assert!(capabilities(&mut c).await.contains(" REPLACE"));
+    let r = c.cmd("s SELECT INBOX").await;
+    let validity = between(one(&r, "* OK [UIDVALIDITY"), "UIDVALIDITY ", "]").to_string();
+    let raw = "Subject: one, edited\r\n\r\nx\r\n";
+    c.send(&format!("a REPLACE 1 INBOX {{{}}}\r\n", raw.len()))
+        .await;
+    assert_eq!(c.line().await, "+ Ready for literal data");
+    c.send(&format!("{raw}\r\n")).await;
+    assert_eq!(
+        c.until("a").await,
+        [
+            format!("* OK [APPENDUID {validity} 3] Replacement message ready").as_str(),
+            "* 1 EXPUNGE",
+            "* 2 EXISTS",
+            "* 2 RECENT",
+            "a OK REPLACE completed",
+        ]
+    );
+    let r = c
+        .cmd("b FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        .await;
+    assert!(r[0].starts_with("* 1 FETCH (UID 2 "), "{r:?}");
+    assert!(r[4].starts_with("* 2 FETCH (UID 3 "), "{r:?}");
+    assert_eq!(r[5], "Subject: one, edited");
+    // UID REPLACE into another mailbox, with flags, the mailbox as a literal and the
+    // message as a non-synchronizing literal.
+    let r = c.cmd("c STATUS Drafts (UIDVALIDITY)").await;
+    let drafts = between(one(&r, "* STATUS"), "UIDVALIDITY ", ")").to_string();
+    let raw = "Subject: draft\r\n\r\ny\r\n";
+    c.send(&format!(
+        "d UID REPLACE 3 {{6+}}\r\nDrafts (\\Draft) {{{}+}}\r\n{raw}\r\n",
+        raw.len()
+    ))
+    .await;
+    assert_eq!(
+        c.until("d").await,
+        [
+            format!("* OK [APPENDUID {drafts} 1] Replacement message ready").as_str(),
+            "* 2 EXPUNGE",
+            "d OK REPLACE completed",
+        ]
+    );
+    let r = c.cmd("e STATUS Drafts (MESSAGES)").await;
+    assert_eq!(one(&r, "* STATUS"), "* STATUS Drafts (MESSAGES 1)");
+    // Failures leave everything as it was.
+    let r = c.cmd("f REPLACE 5 INBOX {1+}\r\nx").await;
+    assert_eq!(r, ["f BAD Invalid message sequence number"]);
+    let r = c.cmd("g UID REPLACE 77 INBOX {1+}\r\nx").await;
+    assert!(r[0].starts_with("g NO"), "{r:?}");
+    let r = c.cmd("h REPLACE 1 Nowhere {1+}\r\nx").await;
+    assert!(r[0].starts_with("h NO [TRYCREATE]"), "{r:?}");
+    c.send("i REPLACE 1 INBOX {20000}\r\n").await;
+    assert_eq!(
+        c.line().await,
+        "i NO [TOOBIG] Message exceeds the APPENDLIMIT"
+    );
+    let r = c.cmd("j FETCH 1:* (UID)").await;
+    assert_eq!(r, ["* 1 FETCH (UID 2)", "j OK FETCH completed"]);
+    // A read-only mailbox: refused before anything is appended.
+    ok(&c.cmd("k EXAMINE INBOX").await, "k");
+    let r = c.cmd("l REPLACE 1 Drafts {1+}\r\nx").await;
+    assert!(r[0].starts_with("l NO"), "{r:?}");
+    let r = c.cmd("m STATUS Drafts (MESSAGES)").await;
+    assert_eq!(one(&r, "* STATUS"), "* STATUS Drafts (MESSAGES 1)");
+    // Not in the authenticated state.
+    ok(&c.cmd("n UNSELECT").await, "n");
+    let r = c.cmd("o REPLACE 1 INBOX {1+}\r\nx").await;
+    assert!(r[0].starts_with("o BAD"), "{r:?}");
+}

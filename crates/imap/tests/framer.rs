@@ -151,6 +151,19 @@ fn append_roles() {
         LiteralRole::AppendMessage
     );
     assert_eq!(role_of(b"a LOGIN x {5}\r\n"), LiteralRole::Other);
+    // RFC 8508: REPLACE's message is streamed like APPEND's; its mailbox is the
+    // argument after the message number.
+    assert_eq!(role_of(b"a REPLACE 4 {5}\r\n"), LiteralRole::Other);
+    assert_eq!(role_of(b"a UID REPLACE 9 {5}\r\n"), LiteralRole::Other);
+    assert_eq!(
+        role_of(b"a REPLACE 4 Drafts {5+}\r\n"),
+        LiteralRole::AppendMessage
+    );
+    assert_eq!(
+        role_of(b"a uid replace 9 Drafts (\\Draft) ~{5}\r\n"),
+        LiteralRole::AppendMessage
+    );
+    assert_eq!(role_of(b"a UID FETCH 9 {5}\r\n"), LiteralRole::Other);
     // After a mailbox literal, the next one is a message.
     let mut framer: Framer<()> = Framer::default();
     assert!(matches!(

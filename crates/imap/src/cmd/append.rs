@@ -24,43 +24,18 @@ pub(crate) async fn append(
     tag: &Tag,
     a: Append<usize>,
 ) -> Outcome {
-    let mut spools: Vec<Option<BlobWriter>> = std::mem::take(&mut s.spools)
-        .into_iter()
-        .map(Some)
-        .collect();
+    let mut spools = take_spools(s);
     let mailbox = match existing(s, account, tag, &a.mailbox, Code::TryCreate).await {
         Ok(m) => m,
         Err(r) => return Outcome::reply(r),
     };
-    let limit = s.svc.settings.imap.append_limit.0;
     let received_at = now();
     let mut messages = Vec::with_capacity(a.messages.len());
     for m in a.messages {
-        let (blob, raw) = match stored(s, tag, m.data, &mut spools).await {
-            Ok(x) => x,
+        match prepare(s, tag, m, &mut spools, received_at).await {
+            Ok(m) => messages.push(m),
             Err(r) => return Outcome::reply(r),
-        };
-        if blob.size > limit {
-            return Outcome::reply(cat::no(tag, Code::TooBig, cat::TOO_BIG));
         }
-        let structure = match serde_json::to_vec(&pillarbox_mime::parse(&raw)) {
-            Ok(st) => st,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise a message structure");
-                return Outcome::reply(cat::no(tag, Code::ServerBug, cat::SERVER_BUG));
-            }
-        };
-        let (flags, keywords) = to_store_flags(&m.flags);
-        messages.push(AppendMessage {
-            message: NewMessage {
-                blob,
-                structure,
-                received_at,
-            },
-            flags,
-            keywords: keywords.join(" "),
-            internal_date: m.date.map(|d| d.unix_timestamp()),
-        });
     }
     let store = s.svc.directory.store().clone();
     match store.append(mailbox.id, messages, true).await {
@@ -79,6 +54,47 @@ pub(crate) async fn append(
         }
         Err(e) => Outcome::reply(cat::for_store_error(tag, &e)),
     }
+}
+
+/// Makes one message of an APPEND (or REPLACE) durable and parses it: the message the
+/// store will append, or the NO to answer (`[TOOBIG]` over APPENDLIMIT).
+pub(crate) async fn prepare(
+    s: &Session,
+    tag: &Tag,
+    m: crate::proto::AppendMessage<usize>,
+    spools: &mut [Option<BlobWriter>],
+    received_at: i64,
+) -> Result<AppendMessage, StatusResponse> {
+    let (blob, raw) = stored(s, tag, m.data, spools).await?;
+    if blob.size > s.svc.settings.imap.append_limit.0 {
+        return Err(cat::no(tag, Code::TooBig, cat::TOO_BIG));
+    }
+    let structure = match serde_json::to_vec(&pillarbox_mime::parse(&raw)) {
+        Ok(st) => st,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a message structure");
+            return Err(cat::no(tag, Code::ServerBug, cat::SERVER_BUG));
+        }
+    };
+    let (flags, keywords) = to_store_flags(&m.flags);
+    Ok(AppendMessage {
+        message: NewMessage {
+            blob,
+            structure,
+            received_at,
+        },
+        flags,
+        keywords: keywords.join(" "),
+        internal_date: m.date.map(|d| d.unix_timestamp()),
+    })
+}
+
+/// The session's spooled literals, taken for this command.
+pub(crate) fn take_spools(s: &mut Session) -> Vec<Option<BlobWriter>> {
+    std::mem::take(&mut s.spools)
+        .into_iter()
+        .map(Some)
+        .collect()
 }
 
 /// Makes one message durable and returns its blob and its bytes (to parse).

@@ -15,6 +15,7 @@ pub(crate) mod idle;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod quota;
+pub(crate) mod replace;
 pub(crate) mod search;
 pub(crate) mod select;
 pub(crate) mod sort_thread;

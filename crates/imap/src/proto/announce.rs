@@ -1,6 +1,6 @@
 //! Recognising what the end of a line announces (RFC 9051 §4.3 `literal`, RFC 7888
-//! `{n+}`, RFC 3516 `literal8`) and whether a literal is an APPEND message
-//! (RFC 3502 `append-message`), from the raw line alone.
+//! `{n+}`, RFC 3516 `literal8`) and whether a literal is a message to store (RFC 3502
+//! `append-message`, RFC 8508 REPLACE), from the raw line alone.
 //!
 //! Used by the framer before any parsing; pure functions over bytes, no I/O.
 
@@ -93,10 +93,29 @@ pub(crate) fn command_word(buf: &[u8]) -> &[u8] {
     buf.get(start..end).unwrap_or_default()
 }
 
-/// Whether the literal at `at` is APPEND's mailbox argument: nothing but spaces between
-/// the command word and it.
-pub(crate) fn appending_mailbox_literal(buf: &[u8], at: usize) -> bool {
-    let (_, word_end) = command_span(buf);
-    buf.get(word_end..at)
-        .is_some_and(|between| between.iter().all(|&b| b == b' '))
+/// Whether the literal at `at`, the `index`-th of the command, holds a message to
+/// store (RFC 3502 `append-message`; RFC 8508 REPLACE and UID REPLACE take one): any
+/// literal of those commands but the mailbox argument. The mailbox is the first
+/// argument of APPEND, the second of `REPLACE seq` and the third of `UID REPLACE uid`,
+/// and a literal there is the command's first.
+pub(crate) fn message_literal(buf: &[u8], at: usize, index: usize) -> bool {
+    let (start, _) = command_span(buf);
+    let words: Vec<&[u8]> = buf
+        .get(start..at.min(buf.len()))
+        .unwrap_or_default()
+        .split(|&b| b == b' ')
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .collect();
+    let is = |i: usize, name: &[u8]| words.get(i).is_some_and(|w| w.eq_ignore_ascii_case(name));
+    let mailbox_position = if is(0, b"APPEND") {
+        1
+    } else if is(0, b"REPLACE") {
+        2
+    } else if is(0, b"UID") && is(1, b"REPLACE") {
+        3
+    } else {
+        return false;
+    };
+    index > 0 || words.len() > mailbox_position
 }

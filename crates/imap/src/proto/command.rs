@@ -158,6 +158,8 @@ pub enum CommandBody<H> {
     Sort(Sort),
     /// `THREAD` / `UID THREAD` (RFC 5256 §3)
     Thread(Thread),
+    /// `REPLACE` / `UID REPLACE` (RFC 8508 §3)
+    Replace(Replace<H>),
 }
 
 impl<H> CommandBody<H> {
@@ -206,6 +208,7 @@ impl<H> CommandBody<H> {
             C::Move(m) => uid(m.uid, "UID MOVE", "MOVE"),
             C::Sort(s) => uid(s.uid, "UID SORT", "SORT"),
             C::Thread(t) => uid(t.uid, "UID THREAD", "THREAD"),
+            C::Replace(r) => uid(r.uid, "UID REPLACE", "REPLACE"),
         }
     }
 }
@@ -424,6 +427,20 @@ pub struct AppendMessage<H> {
     pub binary: bool,
     /// Sent as `UTF8 (~{n})` (RFC 6855 §4): may contain UTF-8 headers.
     pub utf8: bool,
+}
+
+/// `REPLACE seq mailbox message` / `UID REPLACE uid ...` (RFC 8508 §3): an APPEND of
+/// one message to `mailbox` and the expunge of the replaced one, as one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replace<H> {
+    /// `UID REPLACE`.
+    pub uid: bool,
+    /// The message replaced (`*`: the last).
+    pub target: super::sequence::SeqNum,
+    /// Where the new message goes (may be another mailbox).
+    pub mailbox: Mailbox,
+    /// The new message.
+    pub message: AppendMessage<H>,
 }
 
 /// `SEARCH` (RFC 9051 §6.4.4, RFC 4731 ESEARCH).

@@ -14,7 +14,7 @@ use std::mem;
 
 use bytes::Bytes;
 
-use super::announce::{LineEnd, appending_mailbox_literal, command_word, literal_suffix};
+use super::announce::{LineEnd, command_word, literal_suffix, message_literal};
 use super::command::Tag;
 use super::lexer::{LiteralSlot, MAX_TAG, scan_tag};
 
@@ -40,8 +40,8 @@ impl Default for FramerConfig {
 /// What a literal stands for, as far as the framer can tell before reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiteralRole {
-    /// A message of an APPEND (RFC 9051 §6.3.12, RFC 3502): stream it to a spool and
-    /// enforce APPENDLIMIT.
+    /// A message of an APPEND (RFC 9051 §6.3.12, RFC 3502) or a REPLACE (RFC 8508):
+    /// stream it to a spool and enforce APPENDLIMIT.
     AppendMessage,
     /// Anything else (a string argument): keep it inline.
     Other,
@@ -470,9 +470,7 @@ impl<H> Framer<H> {
                 let at = self.line_start + suffix.at;
                 let index = self.slots.len();
                 let command = command_word(&self.buf);
-                let role = if command.eq_ignore_ascii_case(b"APPEND")
-                    && (index > 0 || !appending_mailbox_literal(&self.buf, at))
-                {
+                let role = if message_literal(&self.buf, at, index) {
                     LiteralRole::AppendMessage
                 } else {
                     LiteralRole::Other

@@ -133,7 +133,8 @@ fn body<H>(lx: &mut Lexer<'_>, handles: Vec<H>) -> Result<CommandBody<H>> {
         b"MOVE" => C::Move(store::copy_move(lx, false)?),
         b"SORT" => C::Sort(sort::sort(lx, false)?),
         b"THREAD" => C::Thread(sort::thread(lx, false)?),
-        b"UID" => uid(lx)?,
+        b"REPLACE" => C::Replace(resolve_replace(append::replace(lx, false)?, handles, lx)?),
+        b"UID" => uid(lx, handles)?,
         _ => return Err(ParseError::new(K::UnknownCommand, "unknown command", start)),
     };
     lx.finish()?;
@@ -141,8 +142,8 @@ fn body<H>(lx: &mut Lexer<'_>, handles: Vec<H>) -> Result<CommandBody<H>> {
 }
 
 /// RFC 9051 §9 `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`,
-/// RFC 5256 §5 UID SORT / UID THREAD.
-fn uid<H>(lx: &mut Lexer<'_>) -> Result<CommandBody<H>> {
+/// RFC 5256 §5 UID SORT / UID THREAD, RFC 8508 §5 UID REPLACE.
+fn uid<H>(lx: &mut Lexer<'_>, handles: Vec<H>) -> Result<CommandBody<H>> {
     use CommandBody as C;
     lx.sp()?;
     let start = lx.pos();
@@ -156,6 +157,7 @@ fn uid<H>(lx: &mut Lexer<'_>) -> Result<CommandBody<H>> {
         b"SORT" => C::Sort(sort::sort(lx, true)?),
         b"THREAD" => C::Thread(sort::thread(lx, true)?),
         b"EXPUNGE" => C::UidExpunge(store::uid_expunge(lx)?),
+        b"REPLACE" => C::Replace(resolve_replace(append::replace(lx, true)?, handles, lx)?),
         _ => {
             return Err(ParseError::new(
                 K::UnknownCommand,
@@ -163,6 +165,29 @@ fn uid<H>(lx: &mut Lexer<'_>) -> Result<CommandBody<H>> {
                 start,
             ));
         }
+    })
+}
+
+/// [`resolve_handles`] for REPLACE's one message.
+fn resolve_replace<H>(
+    r: super::command::Replace<usize>,
+    handles: Vec<H>,
+    lx: &Lexer<'_>,
+) -> Result<super::command::Replace<H>> {
+    let append = super::command::Append {
+        mailbox: r.mailbox,
+        messages: vec![r.message],
+    };
+    let mut append = resolve_handles(append, handles, lx)?;
+    let message = append
+        .messages
+        .pop()
+        .ok_or(lx.err(K::Literal, "missing message"))?;
+    Ok(super::command::Replace {
+        uid: r.uid,
+        target: r.target,
+        mailbox: append.mailbox,
+        message,
     })
 }
 
