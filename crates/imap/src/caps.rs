@@ -20,6 +20,8 @@ pub(crate) struct Situation {
     pub compressing: bool,
     /// The APPENDLIMIT in octets.
     pub append_limit: u64,
+    /// The MESSAGELIMIT (RFC 9738).
+    pub message_limit: u32,
 }
 
 /// Capabilities every state advertises.
@@ -81,6 +83,7 @@ pub(crate) fn capabilities(s: Situation) -> Vec<Bytes> {
         }
     }
     caps.push(Bytes::from(format!("APPENDLIMIT={}", s.append_limit)));
+    caps.push(Bytes::from(format!("MESSAGELIMIT={}", s.message_limit)));
     if !s.compressing {
         caps.push(Bytes::from_static(b"COMPRESS=DEFLATE"));
     }
@@ -168,6 +171,7 @@ mod tests {
             plaintext_allowed: false,
             compressing: false,
             append_limit: 1000,
+            message_limit: 500,
         }
     }
 
@@ -185,6 +189,7 @@ mod tests {
         assert!(caps.contains(&"LOGINDISABLED".into()));
         assert!(!caps.iter().any(|c| c.starts_with("AUTH=")));
         assert!(caps.contains(&"APPENDLIMIT=1000".into()));
+        assert!(caps.contains(&"MESSAGELIMIT=500".into()));
     }
 
     #[test]

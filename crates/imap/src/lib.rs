@@ -29,6 +29,7 @@ mod caps;
 mod catalogue;
 mod cmd;
 mod io;
+mod limit;
 mod load;
 mod names;
 mod render;
@@ -79,6 +80,8 @@ pub(crate) struct Inner {
     pub tls: Option<ServerTls>,
     /// Structures and headers of messages, shared by every session.
     pub cache: cache::MessageCache,
+    /// MESSAGELIMIT (RFC 9738): the most messages one command processes.
+    pub message_limit: u32,
 }
 
 impl std::fmt::Debug for ImapService {
@@ -96,8 +99,18 @@ impl ImapService {
                 directory,
                 tls,
                 cache: cache::MessageCache::new(MESSAGE_CACHE_BYTES),
+                message_limit: limit::DEFAULT_MESSAGE_LIMIT,
             }),
         }
+    }
+
+    /// Sets the MESSAGELIMIT (RFC 9738; at least 1). Call it before the service is
+    /// cloned: a service already shared keeps its limit.
+    pub fn with_message_limit(mut self, limit: u32) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.message_limit = limit.max(1);
+        }
+        self
     }
 
     /// Runs the session of an accepted connection to its end.

@@ -136,6 +136,7 @@ impl Session {
             plaintext_allowed: self.plaintext_allowed(),
             compressing: self.io.compressing(),
             append_limit: self.svc.settings.imap.append_limit.0,
+            message_limit: self.svc.message_limit,
         })
     }
 

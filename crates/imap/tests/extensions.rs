@@ -366,3 +366,75 @@ async fn replace_appends_then_expunges_the_old_message() {
     let r = c.cmd("o REPLACE 1 INBOX {1+}\r\nx").await;
     assert!(r[0].starts_with("o BAD"), "{r:?}");
 }
+
+#[tokio::test]
+async fn messagelimit_pages_by_uid_and_refuses_by_number() {
+    // RFC 9738: MESSAGELIMIT=N is advertised; a UID FETCH, UID STORE, UID COPY or
+    // UID MOVE over more than N messages processes the N lowest UIDs and ends
+    // `OK [LIMIT]` (the client continues after the last UID it got); the same by
+    // sequence number, and an APPEND of more than N messages, are refused `NO [LIMIT]`
+    // with nothing done.
+    let h = Harness::with_message_limit(3).await;
+    with_subjects(&h, &["1", "2", "3", "4", "5"]).await;
+    let mut c = h.login().await;
+    assert!(capabilities(&mut c).await.contains(" MESSAGELIMIT=3"));
+    ok(&c.cmd("a CREATE Keep").await, "a");
+    let r = c.cmd("b SELECT INBOX").await;
+    ok(&r, "b");
+    let r = c.cmd("c UID FETCH 1:* (UID)").await;
+    assert_eq!(r.len(), 4, "{r:?}");
+    assert_eq!(r[2], "* 3 FETCH (UID 3)");
+    assert!(r[3].starts_with("c OK [LIMIT] "), "{r:?}");
+    let r = c.cmd("d UID FETCH 4:* (UID)").await;
+    assert_eq!(
+        r,
+        [
+            "* 4 FETCH (UID 4)",
+            "* 5 FETCH (UID 5)",
+            "d OK FETCH completed"
+        ]
+    );
+    let r = c.cmd("e FETCH 1:* (UID)").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("e NO [LIMIT] "), "{r:?}");
+    let r = c.cmd("f UID STORE 1:* +FLAGS.SILENT (\\Flagged)").await;
+    assert!(r.last().unwrap().starts_with("f OK [LIMIT] "), "{r:?}");
+    let r = c.cmd("g UID SEARCH FLAGGED").await;
+    assert_eq!(r[0], "* SEARCH 1 2 3");
+    let r = c.cmd("h STORE 1:* +FLAGS (\\Seen)").await;
+    assert!(r[0].starts_with("h NO [LIMIT] "), "{r:?}");
+    let r = c.cmd("i SEARCH SEEN").await;
+    assert_eq!(r[0], "* SEARCH");
+    let r = c.cmd("j COPY 1:* Keep").await;
+    assert!(r[0].starts_with("j NO [LIMIT] "), "{r:?}");
+    let r = c.cmd("k UID COPY 1:* Keep").await;
+    assert!(r[0].starts_with("* OK [COPYUID "), "{r:?}");
+    assert!(r[0].contains(" 1:3 1:3]"), "{r:?}");
+    assert!(r[1].starts_with("k OK [LIMIT] "), "{r:?}");
+    let r = c.cmd("l UID MOVE 1:* Keep").await;
+    assert_eq!(
+        r.iter().filter(|l| l.ends_with(" EXPUNGE")).count(),
+        3,
+        "{r:?}"
+    );
+    assert!(r.last().unwrap().starts_with("l OK [LIMIT] "), "{r:?}");
+    let r = c.cmd("m FETCH 1:* (UID)").await;
+    assert_eq!(
+        r,
+        [
+            "* 1 FETCH (UID 4)",
+            "* 2 FETCH (UID 5)",
+            "m OK FETCH completed"
+        ]
+    );
+    let raw = "Subject: x\r\n\r\nx\r\n";
+    let one_msg = format!("{{{}+}}\r\n{raw}", raw.len());
+    let r = c
+        .cmd(&format!(
+            "n APPEND Keep {one_msg} {one_msg} {one_msg} {one_msg}"
+        ))
+        .await;
+    assert!(r[0].starts_with("n NO [LIMIT] "), "{r:?}");
+    let r = c.cmd("o STATUS Keep (MESSAGES)").await;
+    assert_eq!(one(&r, "* STATUS"), "* STATUS Keep (MESSAGES 6)");
+}

@@ -1,6 +1,6 @@
 //! APPEND with MULTIAPPEND (RFC 9051 §6.3.12, RFC 3502), flags and internal date,
 //! literal8 (RFC 3516 §4.4) and UTF8 (RFC 6855 §4), answered with APPENDUID (RFC 4315
-//! §3).
+//! §3). A MULTIAPPEND of more messages than MESSAGELIMIT is `NO [LIMIT]` (RFC 9738).
 //!
 //! Message literals arrive already streamed to blob writers by the session (over
 //! APPENDLIMIT they were refused with `[TOOBIG]` before a byte was read). Each message
@@ -25,6 +25,10 @@ pub(crate) async fn append(
     a: Append<usize>,
 ) -> Outcome {
     let mut spools = take_spools(s);
+    // RFC 9738: a MULTIAPPEND of more messages than MESSAGELIMIT is refused whole.
+    if a.messages.len() > usize::try_from(s.svc.message_limit).unwrap_or(usize::MAX) {
+        return Outcome::reply(cat::no(tag, Code::Limit, cat::OVER_LIMIT));
+    }
     let mailbox = match existing(s, account, tag, &a.mailbox, Code::TryCreate).await {
         Ok(m) => m,
         Err(r) => return Outcome::reply(r),

@@ -1,30 +1,38 @@
 //! COPY and UID COPY (RFC 9051 §6.4.7), MOVE and UID MOVE (RFC 6851, RFC 9051 §6.4.8),
 //! answered with COPYUID (RFC 4315 §3). A missing destination is `NO [TRYCREATE]`;
 //! MOVE is atomic in the store and its expunges are announced before the tagged OK.
+//! MESSAGELIMIT (RFC 9738) applies: by UID the lowest UIDs are copied and the tagged OK
+//! says `[LIMIT]` (COPYUID then goes in an untagged OK).
 
 use super::Outcome;
 use super::mailbox::existing;
 use super::sync::announce_expunged;
 use crate::catalogue as cat;
+use crate::limit::{self, Limited};
 use crate::proto::{Code, CopyMove, SequenceSet, Tag};
 use crate::session::{Selected, Session};
 
-/// The UIDs of the set's messages still in the mailbox, or the BAD to answer.
+/// The UIDs of the set's messages still in the mailbox, ascending, cut to MESSAGELIMIT
+/// (RFC 9738), or the BAD or `NO [LIMIT]` to answer.
 fn source_uids(
+    s: &Session,
     sel: &Selected,
     tag: &Tag,
     c: &CopyMove,
-) -> Result<Vec<u32>, crate::proto::StatusResponse> {
+) -> Result<(Vec<u32>, Limited), crate::proto::StatusResponse> {
     let indexes = sel
         .view
         .resolve(&c.set, c.uid, &sel.saved)
         .map_err(|_| cat::bad(Some(tag), cat::BAD_SEQUENCE))?;
-    Ok(indexes
+    let mut uids: Vec<u32> = indexes
         .iter()
         .filter_map(|&i| sel.view.get(i))
         .filter(|e| !e.expunged)
         .map(|e| e.uid)
-        .collect())
+        .collect();
+    let limited = limit::apply(&mut uids, s.svc.message_limit, c.uid)
+        .map_err(|_| cat::no(tag, Code::Limit, cat::OVER_LIMIT))?;
+    Ok((uids, limited))
 }
 
 /// `COPYUID uidvalidity source destination` for `(source, destination)` pairs in
@@ -41,7 +49,7 @@ fn copyuid(uid_validity: u32, pairs: &[(u32, u32)]) -> Option<Code> {
 
 /// RFC 9051 §6.4.7.
 pub(crate) async fn copy(s: &mut Session, sel: &mut Selected, tag: &Tag, c: CopyMove) -> Outcome {
-    let uids = match source_uids(sel, tag, &c) {
+    let (uids, limited) = match source_uids(s, sel, tag, &c) {
         Ok(u) => u,
         Err(r) => return Outcome::reply(r),
     };
@@ -56,7 +64,15 @@ pub(crate) async fn copy(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Copy
     match store.copy(sel.mailbox, uids, dest.id).await {
         Ok(pairs) => {
             learn(s, sel, &dest, &pairs);
-            match copyuid(dest.uidvalidity, &pairs) {
+            let code = copyuid(dest.uidvalidity, &pairs);
+            if limited == Limited::Truncated {
+                // The tagged OK carries LIMIT (RFC 9738); COPYUID goes before it.
+                if code.is_some() {
+                    s.reply(&cat::untagged_ok(code, cat::DONE));
+                }
+                return Outcome::reply(cat::ok_code(tag, Code::Limit, cat::LIMITED));
+            }
+            match code {
                 Some(code) => Outcome::reply(cat::ok_code(tag, code, cat::COPY_DONE)),
                 None => Outcome::reply(cat::ok(tag, cat::COPY_DONE)),
             }
@@ -70,7 +86,7 @@ pub(crate) async fn move_(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Cop
     if sel.read_only {
         return Outcome::reply(cat::no(tag, Code::Cannot, cat::READ_ONLY));
     }
-    let uids = match source_uids(sel, tag, &c) {
+    let (uids, limited) = match source_uids(s, sel, tag, &c) {
         Ok(u) => u,
         Err(r) => return Outcome::reply(r),
     };
@@ -94,6 +110,9 @@ pub(crate) async fn move_(s: &mut Session, sel: &mut Selected, tag: &Tag, c: Cop
     sel.view.mark_expunged(&moved);
     let announced = sel.view.take_expunged();
     announce_expunged(s, &announced);
+    if limited == Limited::Truncated {
+        return Outcome::reply(cat::ok_code(tag, Code::Limit, cat::LIMITED));
+    }
     Outcome::reply(cat::ok(tag, cat::MOVE_DONE))
 }
 

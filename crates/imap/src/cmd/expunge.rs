@@ -1,6 +1,7 @@
 //! EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 9051 §6.4.9, RFC 4315 §2.1):
 //! removes `\Deleted` messages (all, or those of a UID set) and announces every expunge
-//! the client has not heard of yet, as `EXPUNGE` or, with QRESYNC, `VANISHED`.
+//! the client has not heard of yet, as `EXPUNGE` or, with QRESYNC, `VANISHED`. A UID
+//! EXPUNGE over MESSAGELIMIT (RFC 9738) expunges the lowest UIDs and says `[LIMIT]`.
 
 use super::Outcome;
 use super::sync::announce_expunged;
@@ -18,13 +19,14 @@ pub(crate) async fn expunge(
     if sel.read_only {
         return Outcome::reply(cat::no(tag, Code::Cannot, cat::READ_ONLY));
     }
+    let mut limited = false;
     let within = match &uids {
         None => None,
         Some(set) => {
             let Ok(indexes) = sel.view.resolve(set, true, &sel.saved) else {
                 return Outcome::reply(cat::bad(Some(tag), cat::BAD_SEQUENCE));
             };
-            let uids: Vec<u32> = indexes
+            let mut uids: Vec<u32> = indexes
                 .iter()
                 .filter_map(|&i| sel.view.get(i))
                 .map(|e| e.uid)
@@ -32,6 +34,9 @@ pub(crate) async fn expunge(
             if uids.is_empty() {
                 return Outcome::reply(cat::ok(tag, cat::EXPUNGE_DONE));
             }
+            // RFC 9738: UID EXPUNGE over MESSAGELIMIT expunges the lowest UIDs only.
+            let cut = crate::limit::apply(&mut uids, s.svc.message_limit, true);
+            limited = cut == Ok(crate::limit::Limited::Truncated);
             Some(uids)
         }
     };
@@ -43,5 +48,8 @@ pub(crate) async fn expunge(
     sel.view.mark_expunged(&gone);
     let announced = sel.view.take_expunged();
     announce_expunged(s, &announced);
+    if limited {
+        return Outcome::reply(cat::ok_code(tag, Code::Limit, cat::LIMITED));
+    }
     Outcome::reply(cat::ok(tag, cat::EXPUNGE_DONE))
 }

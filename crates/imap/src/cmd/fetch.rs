@@ -3,7 +3,7 @@
 //! BODY[section]<partial> and BODY.PEEK, BINARY/BINARY.PEEK/BINARY.SIZE (RFC 3516),
 //! RFC822, RFC822.HEADER, RFC822.TEXT, EMAILID and THREADID (RFC 8474), PREVIEW
 //! (RFC 8970); CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4.1, §3.2.6), PARTIAL (RFC 9394
-//! §3.2).
+//! §3.2), MESSAGELIMIT (RFC 9738, `limit`).
 //!
 //! Items answered from the view (flags, sizes, dates) cost no store access; the rest is
 //! loaded per batch (`load`). A non-PEEK body fetch sets `\Seen` with one store call for
@@ -20,6 +20,7 @@ use pillarbox_store::{FlagChange, FlagOp, MessageId, flags};
 use super::Outcome;
 use super::enable_id::condstore_used;
 use crate::catalogue as cat;
+use crate::limit;
 use crate::load::{self, Loaded, Raw};
 use crate::proto::objectid;
 use crate::proto::{
@@ -118,6 +119,11 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
         indexes.sort_unstable();
         indexes = indexes[range.positions(indexes.len())].to_vec();
     }
+    // RFC 9738: over MESSAGELIMIT, the lowest UIDs only (or nothing by number).
+    let limited = match limit::apply(&mut indexes, s.svc.message_limit, f.uid) {
+        Ok(l) => l,
+        Err(limit::Refused) => return Outcome::reply(cat::no(tag, Code::Limit, cat::OVER_LIMIT)),
+    };
     let plan = plan(&attrs);
     let seen_now = if plan.sets_seen && !sel.read_only {
         match mark_seen(s, sel, &indexes).await {
@@ -175,6 +181,9 @@ pub(crate) async fn fetch(s: &mut Session, sel: &mut Selected, tag: &Tag, f: Fet
     }
     if trouble.expunge_issued && !f.uid {
         return Outcome::reply(cat::no(tag, Code::ExpungeIssued, cat::EXPUNGE_ISSUED));
+    }
+    if limited == limit::Limited::Truncated {
+        return Outcome::reply(cat::ok_code(tag, Code::Limit, cat::LIMITED));
     }
     Outcome::reply(cat::ok(tag, cat::FETCH_DONE))
 }

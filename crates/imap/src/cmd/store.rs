@@ -1,5 +1,6 @@
 //! STORE and UID STORE (RFC 9051 §6.4.6): FLAGS, +FLAGS, -FLAGS with .SILENT, and
-//! UNCHANGEDSINCE (RFC 7162 §3.1.3) answered with `[MODIFIED set]`.
+//! UNCHANGEDSINCE (RFC 7162 §3.1.3) answered with `[MODIFIED set]`; MESSAGELIMIT
+//! (RFC 9738) applies.
 //!
 //! One store call changes the whole set; the changed entries it returns are what the
 //! FETCH responses report and what the view records, so the change notification that
@@ -43,8 +44,15 @@ pub(crate) async fn store(s: &mut Session, sel: &mut Selected, tag: &Tag, st: St
     if sel.read_only {
         return Outcome::reply(cat::no(tag, Code::Cannot, cat::READ_ONLY));
     }
-    let Ok(indexes) = sel.view.resolve(&st.set, st.uid, &sel.saved) else {
+    let Ok(mut indexes) = sel.view.resolve(&st.set, st.uid, &sel.saved) else {
         return Outcome::reply(cat::bad(Some(tag), cat::BAD_SEQUENCE));
+    };
+    // RFC 9738: over MESSAGELIMIT, the lowest UIDs only (or nothing by number).
+    let limited = match crate::limit::apply(&mut indexes, s.svc.message_limit, st.uid) {
+        Ok(l) => l,
+        Err(crate::limit::Refused) => {
+            return Outcome::reply(cat::no(tag, Code::Limit, cat::OVER_LIMIT));
+        }
     };
     if st.unchanged_since.is_some() {
         condstore_used(s, Some(sel));
@@ -121,8 +129,15 @@ pub(crate) async fn store(s: &mut Session, sel: &mut Selected, tag: &Tag, st: St
                 .collect()
         };
         if let Some(set) = SequenceSet::from_unsorted(numbers) {
+            if limited == crate::limit::Limited::Truncated {
+                // The tagged OK carries MODIFIED (RFC 7162 §3.1.3); LIMIT goes before.
+                s.reply(&cat::untagged_ok(Some(Code::Limit), cat::LIMITED));
+            }
             return Outcome::reply(cat::ok_code(tag, Code::Modified(set), cat::MODIFIED));
         }
+    }
+    if limited == crate::limit::Limited::Truncated {
+        return Outcome::reply(cat::ok_code(tag, Code::Limit, cat::LIMITED));
     }
     Outcome::reply(cat::ok(tag, cat::STORE_DONE))
 }

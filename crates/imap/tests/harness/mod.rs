@@ -64,6 +64,24 @@ impl Harness {
         }
     }
 
+    /// A harness whose service has MESSAGELIMIT `limit` (RFC 9738).
+    pub async fn with_message_limit(limit: u32) -> Harness {
+        let Harness {
+            dir,
+            store,
+            svc,
+            bob,
+            shutdown,
+        } = Self::new().await;
+        Harness {
+            dir,
+            store,
+            svc: svc.with_message_limit(limit),
+            bob,
+            shutdown,
+        }
+    }
+
     /// Delivers `raw` to bob's INBOX through the store (as the delivery pipeline would).
     pub async fn deliver(&self, raw: &[u8]) -> u32 {
         let blob = self.store.blobs().put(raw.to_vec()).await.unwrap();
