@@ -18,4 +18,8 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[n..];
     }
     let _ = parse(data);
+    // LIST response texts (migration reads folder names from them).
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = pillarbox_client::imap::parse_list(text);
+    }
 });

@@ -75,6 +75,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Copy every folder of another IMAP server into an account (flags, keywords,
+    /// dates; run again, it copies only what is new and updates flags).
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
     /// A consistent online backup of the embedded store (database and messages) into
     /// PATH; run again into the same PATH, it copies only what is new. The secrets
     /// key is not included: keep it apart.
@@ -452,7 +458,7 @@ pub enum CollectCommand {
 }
 
 /// Settings of a collection account; on `set`, only those given change.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct CollectOptions {
     /// The local account that owns it and receives its mail (needs MultiPOP on).
     #[arg(long)]
@@ -866,4 +872,23 @@ pub struct TransferArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// From an IMAP server: `--from imaps://imap.example.net` (or imap://, with
+    /// STARTTLS) or the connection options of `collect add` (--host, --port, --tls,
+    /// --proxy, --preset microsoft365|gmail with OAuth2, ...).
+    Imap {
+        /// The local account that receives the mail.
+        #[arg(long)]
+        account: String,
+        /// imaps://host[:port] or imap://host[:port].
+        #[arg(long)]
+        from: Option<String>,
+        #[command(flatten)]
+        options: CollectOptions,
+        #[arg(long)]
+        quiet: bool,
+    },
 }

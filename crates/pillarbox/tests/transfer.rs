@@ -349,3 +349,85 @@ fn files_that_are_not_messages_are_reported_and_skipped() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn migration_from_dovecot_over_imaps_twice() {
+    let dc = Dovecot::start(true);
+    let imap = |script: &str| {
+        python(&format!(
+            r#"
+import imaplib, ssl
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+c = imaplib.IMAP4_SSL("127.0.0.1", {port}, ssl_context=ctx)
+c.login("{USER}", "{PASSWORD}")
+{script}
+c.logout()
+"#,
+            port = dc.imaps
+        ))
+    };
+    imap(
+        r#"
+for i in range(3):
+    c.append("INBOX", "(\\Seen)" if i else "()", None, ("From: a@remote.test\r\nSubject: in %d\r\n\r\nbody\r\n" % i).encode())
+c.create("Projects.2025")
+c.append("Projects.2025", "(\\Flagged Work)", None, b"From: b@remote.test\r\nSubject: project\r\n\r\nplan\r\n")
+c.create("Sent")
+c.append("Sent", "(\\Seen)", None, b"From: remote@remote.test\r\nSubject: sent one\r\n\r\nhi\r\n")
+"#,
+    );
+    let s = TestServer::start(&listen_any("127.0.0.1"));
+    accounts(&s, &["alice"]);
+    let from = format!("imaps://127.0.0.1:{}", dc.imaps);
+    let migrate = || {
+        ok(s.cli(
+            &[
+                "migrate",
+                "imap",
+                "--account",
+                "alice@example.test",
+                "--from",
+                &from,
+                "--user",
+                USER,
+                "--password-stdin",
+                "--tls-verify",
+                "off",
+                "--quiet",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        ))
+    };
+    let out = migrate();
+    assert!(out.contains("5 messages copied"), "{out}");
+    let (_, inbox) = listing(&s.data_dir(), "alice@example.test", "INBOX");
+    assert_eq!(inbox.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    use pillarbox_store::flags::*;
+    assert_eq!(inbox[0].1, 0);
+    assert_eq!(inbox[1].1, SEEN);
+    let (_, projects) = listing(&s.data_dir(), "alice@example.test", "Projects/2025");
+    assert_eq!((projects[0].1, projects[0].2.as_str()), (FLAGGED, "Work"));
+    let (_, sent) = listing(&s.data_dir(), "alice@example.test", "Sent");
+    assert_eq!(sent.len(), 1, "Dovecot's Sent into ours");
+
+    // New mail and changed flags at the source; a second run.
+    imap(
+        r#"
+c.select("INBOX")
+c.uid("STORE", "1", "+FLAGS", "(\\Seen \\Answered)")
+c.append("INBOX", "()", None, b"From: a@remote.test\r\nSubject: later\r\n\r\nnew\r\n")
+"#,
+    );
+    let out = migrate();
+    assert!(out.contains("1 messages copied"), "{out}");
+    assert!(
+        out.contains("1 messages had their flags brought up to date"),
+        "{out}"
+    );
+    let (_, inbox) = listing(&s.data_dir(), "alice@example.test", "INBOX");
+    assert_eq!(inbox.len(), 4);
+    assert_eq!(inbox[0].1, SEEN | ANSWERED);
+    assert!(String::from_utf8_lossy(&inbox[3].3).contains("Subject: later"));
+}

@@ -15,13 +15,13 @@ const BATCH: usize = 200;
 pub const MAX_MESSAGE: u64 = 256 * 1024 * 1024;
 
 /// One message ready to go in.
-struct Incoming {
-    what: String,
-    data: Vec<u8>,
-    flags: u32,
-    keywords: Vec<String>,
-    date: Option<i64>,
-    uid: Option<u32>,
+pub(crate) struct Incoming {
+    pub what: String,
+    pub data: Vec<u8>,
+    pub flags: u32,
+    pub keywords: Vec<String>,
+    pub date: Option<i64>,
+    pub uid: Option<u32>,
 }
 
 /// The special use of a mailbox created by import, from its name.
@@ -36,7 +36,11 @@ fn special_use_of(name: &str) -> Option<&'static str> {
     }
 }
 
-async fn mailbox(store: &Store, account: &Account, name: &str) -> Result<Mailbox, TransferError> {
+pub(crate) async fn mailbox(
+    store: &Store,
+    account: &Account,
+    name: &str,
+) -> Result<Mailbox, TransferError> {
     if let Some(m) = store.mailbox_get(account.id, name).await? {
         return Ok(m);
     }
@@ -63,7 +67,7 @@ fn looks_like_message(data: &[u8]) -> bool {
 }
 
 /// Stores `items` into `target`, skipping messages whose bytes are there already.
-async fn put_all(
+pub(crate) async fn put_all(
     store: &Store,
     target: &Mailbox,
     items: Vec<Incoming>,

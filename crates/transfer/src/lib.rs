@@ -3,6 +3,11 @@
 //! keywords survive) and from mbox (mboxo/mboxrd; `Status`, `X-Status`, `X-Keywords`,
 //! `X-Mozilla-Status`), and export to both, readable by Dovecot and mutt.
 //!
+//! `migrate` copies another IMAP server's mailboxes over an `ImapClient` of the
+//! collection client (every folder, mapped by special use; flags, keywords, dates;
+//! the source's UIDs kept when the local mailbox is new, which makes a second run
+//! copy only what is new and bring the flags up to date).
+//!
 //! `maildir` and `mbox` are the formats, pure (and fuzzed: the files are untrusted
 //! input); `import` and `export` move messages through the store's own operations
 //! (never around them), one mailbox at a time. An import can be run again after an
@@ -14,6 +19,7 @@ pub mod export;
 pub mod import;
 pub mod maildir;
 pub mod mbox;
+pub mod migrate;
 
 /// Something the caller shows as the work goes (a progress bar).
 pub trait Progress: Send + Sync {
@@ -58,6 +64,8 @@ pub struct Report {
     pub skipped: u64,
     /// Messages that could not be read or stored, each with why.
     pub broken: Vec<String>,
-    /// UIDs kept from the source (Maildir with `dovecot-uidlist`).
+    /// UIDs kept from the source (Maildir with `dovecot-uidlist`, IMAP migration).
     pub uids_kept: u64,
+    /// Messages copied before whose flags changed at the source (IMAP migration).
+    pub flags_updated: u64,
 }

@@ -109,6 +109,63 @@ pub struct FetchedMessage {
     pub body: Vec<u8>,
 }
 
+/// One mailbox of a LIST response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMailbox {
+    /// As sent (modified UTF-7, RFC 3501 §5.1.3), hierarchy by `delimiter`.
+    pub name: String,
+    pub delimiter: Option<char>,
+    /// Name attributes and special uses (`\Noselect`, `\Sent`, ...).
+    pub attributes: Vec<String>,
+}
+
+/// Parses the text of a LIST response: `(attributes) delimiter name`.
+pub fn parse_list(text: &str) -> Option<ListedMailbox> {
+    let text = text.trim();
+    let rest = text.strip_prefix('(')?;
+    let close = rest.find(')')?;
+    let attributes = rest[..close]
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let rest = rest[close + 1..].trim_start();
+    let (delimiter, rest) = if let Some(r) = rest.strip_prefix("NIL") {
+        (None, r)
+    } else {
+        let r = rest.strip_prefix('"')?;
+        let (d, r) = if let Some(r2) = r.strip_prefix("\\\\") {
+            (Some('\\'), r2)
+        } else {
+            let c = r.chars().next()?;
+            (Some(c), &r[c.len_utf8()..])
+        };
+        (d, r.strip_prefix('"')?)
+    };
+    let rest = rest.trim();
+    let name = if let Some(q) = rest.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = q.chars();
+        loop {
+            match chars.next()? {
+                '"' => break,
+                '\\' => out.push(chars.next()?),
+                c => out.push(c),
+            }
+        }
+        out
+    } else {
+        rest.split_whitespace().next()?.to_string()
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(ListedMailbox {
+        name,
+        delimiter,
+        attributes,
+    })
+}
+
 /// An IMAP client connection.
 #[derive(Debug)]
 pub struct ImapClient {
@@ -453,6 +510,49 @@ impl ImapClient {
         Ok(mb)
     }
 
+    /// `LIST "" "*"` (with `RETURN (SPECIAL-USE)` when the server has it, RFC 6154):
+    /// every mailbox.
+    pub async fn list(&mut self) -> Result<Vec<ListedMailbox>, ImapError> {
+        let line = if self.has_capability("SPECIAL-USE") {
+            "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+        } else {
+            "LIST \"\" \"*\""
+        };
+        let (untagged, status) = self
+            .run(ImapStage::Command, vec![Arg::Text(line.into())])
+            .await?;
+        self.expect_ok(ImapStage::Command, status)?;
+        Ok(untagged
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Other { keyword, text } if keyword.eq_ignore_ascii_case("LIST") => {
+                    parse_list(&text)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// `UID FETCH 1:* (UID FLAGS)`: the flags of every message of the selected mailbox.
+    pub async fn uid_flags(&mut self) -> Result<Vec<(u32, Vec<String>)>, ImapError> {
+        let (untagged, status) = self
+            .run(
+                ImapStage::Fetch,
+                vec![Arg::Text("UID FETCH 1:* (UID FLAGS)".into())],
+            )
+            .await?;
+        self.expect_ok(ImapStage::Fetch, status)?;
+        Ok(untagged
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Fetch { attrs, .. } => {
+                    Some((attrs.uid?, attrs.flags.unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// UID SEARCH (RFC 9051 §6.4.4): the UIDs matching `criteria`, ascending.
     pub async fn uid_search(&mut self, criteria: SearchCriteria) -> Result<Vec<u32>, ImapError> {
         let args = vec![Arg::Text(format!("UID SEARCH {}", criteria.to_command()))];
@@ -706,4 +806,25 @@ fn fetched(a: FetchAttrs) -> Option<FetchedMessage> {
         flags: a.flags.unwrap_or_default(),
         body: a.body?,
     })
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn list_lines() {
+        let m = parse_list(r#"(\HasNoChildren \Sent) "/" "Sent Items""#).unwrap();
+        assert_eq!(m.name, "Sent Items");
+        assert_eq!(m.delimiter, Some('/'));
+        assert_eq!(m.attributes, vec!["\\HasNoChildren", "\\Sent"]);
+        let m = parse_list(r#"() "." INBOX"#).unwrap();
+        assert_eq!((m.name.as_str(), m.delimiter), ("INBOX", Some('.')));
+        let m = parse_list(r#"(\Noselect) NIL "a \"b\"""#).unwrap();
+        assert_eq!((m.name.as_str(), m.delimiter), ("a \"b\"", None));
+        let m = parse_list(r#"() "\\" Foo"#).unwrap();
+        assert_eq!(m.delimiter, Some('\\'));
+        assert!(parse_list("garbage").is_none());
+        assert!(parse_list(r#"() "/" """#).is_none());
+    }
 }

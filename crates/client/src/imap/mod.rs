@@ -12,7 +12,8 @@ pub mod error;
 pub mod response;
 
 pub use client::{
-    FetchedMessage, ImapClient, ImapClientConfig, ImapLogin, ImapSessionInfo, SelectedMailbox,
+    FetchedMessage, ImapClient, ImapClientConfig, ImapLogin, ImapSessionInfo, ListedMailbox,
+    SelectedMailbox, parse_list,
 };
 pub use command::SearchCriteria;
 pub use error::{ImapError, ImapStage};

@@ -545,3 +545,85 @@ async fn run_now(
     }
     Ok(())
 }
+
+/// `pillarbox migrate imap`: connects like a collection account would (the same
+/// options, presets and OAuth2), then copies every folder into `account`.
+pub async fn migrate_imap(
+    account: &str,
+    from: Option<&str>,
+    mut o: CollectOptions,
+    quiet: bool,
+    config: &Config,
+) -> Result<()> {
+    o.protocol = Some("imap".into());
+    if let Some(url) = from {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            anyhow!("--from {url:?}: expected imaps://host[:port] or imap://host[:port]")
+        })?;
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "imaps" => "implicit",
+            "imap" => "starttls",
+            _ => bail!("--from {url:?}: expected imaps:// or imap://"),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
+                h.trim_matches(['[', ']']).to_string(),
+                Some(
+                    p.parse::<u16>()
+                        .map_err(|_| anyhow!("--from {url:?}: bad port"))?,
+                ),
+            ),
+            _ => (rest.to_string(), None),
+        };
+        o.host = Some(host);
+        o.port = port.or(o.port);
+        o.tls = o.tls.or(Some(tls.into()));
+    }
+    if o.address.is_none() {
+        o.address = Some(
+            o.user
+                .clone()
+                .filter(|u| u.contains('@'))
+                .unwrap_or_else(|| format!("migration@{}", o.host.clone().unwrap_or_default())),
+        );
+    }
+    let mut s = new_settings(&o, config)?;
+    let mut secrets = Secrets::default();
+    apply(&o, &mut s, &mut secrets, config)?;
+    let dir = super::directory_for(config)?;
+    let store = dir.store().clone();
+    let local = store
+        .account_get(account)
+        .await?
+        .ok_or_else(|| anyhow!("no account {account}"))?;
+    let imap = pillarbox_collect::connect::imap_config(&s, &secrets, 256 * 1024 * 1024)
+        .map_err(|e| anyhow!(e))?;
+    let credentials = pillarbox_collect::connect::TokenCache::default()
+        .credentials(pillarbox_store::CollectionId(0), &s, &secrets)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let mut client =
+        pillarbox_client::imap::ImapClient::connect(&pillarbox_collect::connect::target(&s), &imap)
+            .await
+            .map_err(|e| anyhow!("{}:{}: {e}", s.host, s.port))?;
+    client
+        .login(&credentials)
+        .await
+        .map_err(|e| anyhow!("{}:{}: {e}", s.host, s.port))?;
+    let started = std::time::Instant::now();
+    let bar = super::transfer::Bar::new(quiet);
+    let report = pillarbox_transfer::migrate::imap(&store, &local, &mut client, &bar).await;
+    bar.0.finish_and_clear();
+    let _ = client.logout().await;
+    let report = report?;
+    println!("migrated {}:{} into {account}:", s.host, s.port);
+    super::transfer::summary("copied", &report, started.elapsed().as_secs_f64());
+    if report.flags_updated > 0 {
+        println!(
+            "{} messages had their flags brought up to date",
+            report.flags_updated
+        );
+    }
+    Ok(())
+}

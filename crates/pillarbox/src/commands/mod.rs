@@ -76,6 +76,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export { command } => {
             transfer::export(command, &tool_directory(cli.config.as_deref())?).await
         }
+        Command::Migrate {
+            command:
+                crate::args::MigrateCommand::Imap {
+                    account,
+                    from,
+                    options,
+                    quiet,
+                },
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            collect::migrate_imap(&account, from.as_deref(), options, quiet, &config).await
+        }
         Command::Backup { path, quiet } => {
             let config = load_config(cli.config.as_deref())?;
             transfer::backup(&config, &path, quiet).await

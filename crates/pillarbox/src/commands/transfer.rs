@@ -8,10 +8,10 @@ use pillarbox_transfer::{Progress, Report};
 use crate::args::{ExportCommand, ImportCommand, TransferArgs};
 
 /// The progress bar of a transfer: one bar, its length growing as mailboxes come.
-struct Bar(indicatif::ProgressBar);
+pub(crate) struct Bar(pub(crate) indicatif::ProgressBar);
 
 impl Bar {
-    fn new(quiet: bool) -> Bar {
+    pub(crate) fn new(quiet: bool) -> Bar {
         let bar = indicatif::ProgressBar::new(0);
         if quiet {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -36,7 +36,7 @@ impl Progress for Bar {
     }
 }
 
-fn summary(verb: &str, r: &Report, seconds: f64) {
+pub(crate) fn summary(verb: &str, r: &Report, seconds: f64) {
     for (name, done, skipped) in &r.mailboxes {
         if *skipped > 0 {
             println!("  {name}: {done} {verb}, {skipped} already there");
