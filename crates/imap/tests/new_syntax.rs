@@ -142,7 +142,12 @@ proptest! {
 
 #[test]
 fn new_syntax_edges() {
-    for input in [&b""[..], b"\0\0\0\0", b"\x01\0\x01\x01\x01\x01", &[b'a'; 300]] {
+    for input in [
+        &b""[..],
+        b"\0\0\0\0",
+        b"\x01\0\x01\x01\x01\x01",
+        &[b'a'; 300],
+    ] {
         new_syntax_round_trip(input);
     }
 }
