@@ -303,6 +303,11 @@ fn files_that_are_not_messages_are_reported_and_skipped() {
     std::fs::write(md.join("cur/1.M1.host:2,S"), "Subject: fine\n\nhello\n").unwrap();
     std::fs::write(md.join("cur/2.M2.host:2,"), [0u8, 159, 146, 150, 10]).unwrap();
     std::fs::write(md.join("new/3.M3.host"), "Subject: new\n\nunread\n").unwrap();
+    // A folder whose name is not UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let bad = md.join(std::ffi::OsStr::from_bytes(b".Bad\xff"));
+    std::fs::create_dir_all(bad.join("cur")).unwrap();
+    std::fs::write(bad.join("cur/4.M4.host:2,"), "Subject: lost\n\nx\n").unwrap();
     let s = TestServer::start(&listen_any("127.0.0.1"));
     accounts(&s, &["alice"]);
     let out = s.cli(
@@ -320,9 +325,10 @@ fn files_that_are_not_messages_are_reported_and_skipped() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("2 messages imported") && stdout.contains("1 broken"),
+        stdout.contains("2 messages imported") && stdout.contains("2 broken"),
         "{stdout}"
     );
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
     assert!(
         stderr.contains("2.M2.host") && stderr.contains("not a message"),
         "{stderr}"

@@ -148,17 +148,37 @@ fn kept(wanted: &[Option<u32>], got: &[u32]) -> u64 {
         .count() as u64
 }
 
-/// The Maildir folders under `root`: (directory, mailbox name).
-fn maildir_folders(root: &Path, base: &str) -> Result<Vec<(PathBuf, String)>, TransferError> {
+/// The Maildir folders under `root`: (directory, mailbox name); directories that look
+/// like folders but whose names do not decode are reported in `broken`.
+fn maildir_folders(
+    root: &Path,
+    base: &str,
+    broken: &mut Vec<String>,
+) -> Result<Vec<(PathBuf, String)>, TransferError> {
     let mut out = vec![(root.to_path_buf(), base.to_string())];
     let rd = std::fs::read_dir(root).map_err(|e| io_err(root, &e))?;
     let mut subs = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name();
+        if !e.path().is_dir() {
+            continue;
+        }
         let Some(name) = name.to_str() else {
+            broken.push(format!(
+                "{}: a folder name that is not UTF-8; skipped",
+                e.path().display()
+            ));
             continue;
         };
-        if !e.path().is_dir() {
+        if name.starts_with('.')
+            && name.len() > 1
+            && name != ".."
+            && maildir::folder_name(name).is_none()
+        {
+            broken.push(format!(
+                "{}: a folder name that does not decode (modified UTF-7); skipped",
+                e.path().display()
+            ));
             continue;
         }
         if let Some(folder) = maildir::folder_name(name) {
@@ -192,7 +212,8 @@ pub async fn maildir(
         )));
     }
     let mut report = Report::default();
-    for (dir, name) in maildir_folders(root, mailbox_name.unwrap_or("INBOX"))? {
+    let folders = maildir_folders(root, mailbox_name.unwrap_or("INBOX"), &mut report.broken)?;
+    for (dir, name) in folders {
         let uidlist = std::fs::read_to_string(dir.join("dovecot-uidlist"))
             .map(|t| maildir::parse_uidlist(&t))
             .unwrap_or_default();
