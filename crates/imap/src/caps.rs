@@ -60,6 +60,7 @@ const COMMON: &[&str] = &[
     "UTF8=ACCEPT",
     "MULTIAPPEND",
     "REPLACE",
+    "UIDONLY",
     "UNAUTHENTICATE",
     "OBJECTID",
     "PREVIEW",
@@ -101,6 +102,8 @@ pub(crate) struct Enabled {
     pub utf8: bool,
     /// RFC 9051 IMAP4rev2 behaviour.
     pub rev2: bool,
+    /// RFC 9586 UIDONLY: no message sequence numbers either way.
+    pub uid_only: bool,
 }
 
 /// An extension ENABLE knows.
@@ -110,6 +113,7 @@ pub(crate) enum Extension {
     QResync,
     Utf8Accept,
     Rev2,
+    UidOnly,
 }
 
 impl Extension {
@@ -120,6 +124,7 @@ impl Extension {
             (b"QRESYNC", Extension::QResync),
             (b"UTF8=ACCEPT", Extension::Utf8Accept),
             (b"IMAP4rev2", Extension::Rev2),
+            (b"UIDONLY", Extension::UidOnly),
         ];
         known
             .iter()
@@ -134,6 +139,7 @@ impl Extension {
             Extension::QResync => "QRESYNC",
             Extension::Utf8Accept => "UTF8=ACCEPT",
             Extension::Rev2 => "IMAP4rev2",
+            Extension::UidOnly => "UIDONLY",
         }
     }
 }
@@ -149,6 +155,7 @@ impl Enabled {
             }
             Extension::Utf8Accept => &mut self.utf8,
             Extension::Rev2 => &mut self.rev2,
+            Extension::UidOnly => &mut self.uid_only,
         };
         !std::mem::replace(flag, true)
     }

@@ -103,6 +103,7 @@ pub(crate) const APPEND_DONE: &str = "APPEND completed";
 pub(crate) const LIMITED: &str =
     "Too many messages: only the lowest UIDs up to MESSAGELIMIT were processed";
 pub(crate) const OVER_LIMIT: &str = "Too many messages for one command (see MESSAGELIMIT)";
+pub(crate) const UID_REQUIRED: &str = "UIDONLY is enabled: name messages by UID";
 pub(crate) const REPLACE_DONE: &str = "REPLACE completed";
 pub(crate) const REPLACEMENT_READY: &str = "Replacement message ready";
 pub(crate) const NO_SUCH_MESSAGE: &str = "No such message";

@@ -109,6 +109,7 @@ impl Session {
     pub(crate) fn opts(&self) -> EncodeOptions {
         EncodeOptions {
             utf8: self.enabled.utf8_names(),
+            uid_only: self.enabled.uid_only,
         }
     }
 
@@ -210,6 +211,11 @@ impl Session {
             l.set_command(body.name());
         }
         let may_expunge = announces_expunges(&body);
+        // RFC 9586 §3: once UIDONLY is enabled, message sequence numbers are BAD.
+        if self.enabled.uid_only && uses_sequence_numbers(&body) {
+            let r = cat::bad_code(Some(&tag), Code::UidRequired, cat::UID_REQUIRED);
+            return self.finish(state, Outcome::reply(r), false).await;
+        }
         let outcome = match (&mut state, body) {
             // Any state (RFC 9051 §6.1).
             (S::Logout, _) => Outcome::Stay(None),
@@ -531,6 +537,34 @@ fn framer_config(svc: &Inner) -> FramerConfig {
     FramerConfig {
         max_line,
         max_command: max_line.saturating_mul(16).max(1024 * 1024),
+    }
+}
+
+/// Whether the command names messages by sequence number (RFC 9586 §3): the non-UID
+/// forms of FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD and REPLACE, and a sequence
+/// set among the search keys of their UID forms (`$` holds UIDs and is allowed).
+fn uses_sequence_numbers<H>(body: &CommandBody<H>) -> bool {
+    use CommandBody as C;
+    match body {
+        C::Fetch(f) => !f.uid,
+        C::Store(s) => !s.uid,
+        C::Copy(c) | C::Move(c) => !c.uid,
+        C::Replace(r) => !r.uid,
+        C::Search(s) => !s.uid || has_sequence_key(&s.criteria),
+        C::Sort(s) => !s.uid || has_sequence_key(&s.search),
+        C::Thread(t) => !t.uid || has_sequence_key(&t.search),
+        _ => false,
+    }
+}
+
+fn has_sequence_key(key: &crate::proto::SearchKey) -> bool {
+    use crate::proto::SearchKey as K;
+    match key {
+        K::SequenceSet(set) => !set.is_saved(),
+        K::Not(k) => has_sequence_key(k),
+        K::Or(a, b) => has_sequence_key(a) || has_sequence_key(b),
+        K::And(keys) => keys.iter().any(has_sequence_key),
+        _ => false,
     }
 }
 

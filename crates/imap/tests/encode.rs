@@ -588,7 +588,14 @@ fn nul_goes_out_only_in_binary_literal8() {
 fn string_forms() {
     let s = |x: &[u8], utf8: bool| {
         let mut out = Vec::new();
-        write_string(&mut out, x, EncodeOptions { utf8 });
+        write_string(
+            &mut out,
+            x,
+            EncodeOptions {
+                utf8,
+                ..Default::default()
+            },
+        );
         out
     };
     let a = |x: &[u8]| {
@@ -676,7 +683,10 @@ proptest! {
     #[test]
     fn astring_round_trip(s in proptest::collection::vec(1u8..=255, 0..200), utf8 in any::<bool>()) {
         let mut line = b"r1 LOGIN ".to_vec();
-        write_astring(&mut line, &s, EncodeOptions { utf8 });
+        write_astring(&mut line, &s, EncodeOptions {
+            utf8,
+            ..Default::default()
+        });
         line.extend_from_slice(b" pw\r\n");
         let (out, _) = common::run(&line, FramerConfig::default());
         let [common::Outcome::Parsed(cmd)] = out.as_slice() else {

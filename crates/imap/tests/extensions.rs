@@ -438,3 +438,68 @@ async fn messagelimit_pages_by_uid_and_refuses_by_number() {
     let r = c.cmd("o STATUS Keep (MESSAGES)").await;
     assert_eq!(one(&r, "* STATUS"), "* STATUS Keep (MESSAGES 6)");
 }
+
+#[tokio::test]
+async fn uidonly_speaks_in_uids_both_ways() {
+    // RFC 9586 §3: after ENABLE UIDONLY, a command naming messages by sequence number
+    // is BAD with [UIDREQUIRED]; FETCH data goes out as `* uid UIDFETCH (...)`,
+    // expunges as VANISHED, and no response carries a message number.
+    let h = Harness::new().await;
+    with_subjects(&h, &["1", "2", "3"]).await;
+    let mut c = h.login().await;
+    assert!(capabilities(&mut c).await.contains(" UIDONLY"));
+    let r = c.cmd("a ENABLE UIDONLY").await;
+    assert_eq!(r, ["* ENABLED UIDONLY", "a OK completed"]);
+    let r = c.cmd("b SELECT INBOX").await;
+    ok(&r, "b");
+    assert!(!r.iter().any(|l| l.contains("[UNSEEN")), "{r:?}");
+    for (tag, cmd) in [
+        ("c", "FETCH 1 (FLAGS)"),
+        ("d", "STORE 1 +FLAGS (\\Seen)"),
+        ("e", "COPY 1 INBOX"),
+        ("f", "MOVE 1 INBOX"),
+        ("g", "SEARCH ALL"),
+        ("h", "UID SEARCH 1:2"),
+        ("i", "UID SEARCH NOT (OR SEEN *)"),
+        ("j", "SORT (SUBJECT) UTF-8 ALL"),
+        ("k", "REPLACE 1 INBOX {1+}\r\nx"),
+    ] {
+        let r = c.cmd(&format!("{tag} {cmd}")).await;
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with(&format!("{tag} BAD [UIDREQUIRED] ")),
+            "{r:?}"
+        );
+    }
+    let r = c.cmd("l UID FETCH 1:* (FLAGS)").await;
+    assert_eq!(
+        r,
+        [
+            "* 1 UIDFETCH (FLAGS (\\Recent))",
+            "* 2 UIDFETCH (FLAGS (\\Recent))",
+            "* 3 UIDFETCH (FLAGS (\\Recent))",
+            "l OK FETCH completed",
+        ]
+    );
+    let r = c.cmd("m UID STORE 2 +FLAGS (\\Deleted)").await;
+    assert_eq!(r[0], "* 2 UIDFETCH (FLAGS (\\Deleted \\Recent))");
+    let r = c.cmd("n UID SEARCH RETURN (SAVE) DELETED").await;
+    ok(&r, "n");
+    let r = c.cmd("o UID SEARCH $").await;
+    assert_eq!(r[0], "* SEARCH 2");
+    let r = c.cmd("p UID EXPUNGE 2").await;
+    assert_eq!(r, ["* VANISHED 2", "p OK EXPUNGE completed"]);
+    // Another session's changes arrive by UID too.
+    let mut other = h.login().await;
+    ok(&other.cmd("a SELECT INBOX").await, "a");
+    ok(&other.cmd("b STORE 1 +FLAGS (\\Flagged)").await, "b");
+    ok(&other.cmd("c STORE 2 +FLAGS (\\Deleted)").await, "c");
+    ok(&other.cmd("d EXPUNGE").await, "d");
+    let r = c.cmd("q NOOP").await;
+    assert!(r.contains(&"* VANISHED 3".to_string()), "{r:?}");
+    assert!(
+        r.contains(&"* 1 UIDFETCH (FLAGS (\\Flagged \\Recent))".to_string()),
+        "{r:?}"
+    );
+    assert!(!r.iter().any(|l| l.ends_with(" EXPUNGE")), "{r:?}");
+}

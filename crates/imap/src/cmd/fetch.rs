@@ -258,6 +258,7 @@ fn render_batch(
     let opts = s.opts();
     let rev2 = s.enabled.rev2;
     let condstore = s.enabled.condstore;
+    let uid_only = s.enabled.uid_only;
     let needs_data = attrs.iter().any(needs_message);
     let out = s.io.out();
     for &i in batch {
@@ -274,8 +275,16 @@ fn render_batch(
             msg,
             opts,
         };
-        let mut w = FetchWriter::begin(out, seq);
+        // RFC 9586 §3.3: with UIDONLY, `* uid UIDFETCH (...)`, the UID not repeated.
+        let mut w = if uid_only {
+            FetchWriter::begin_uid(out, e.uid)
+        } else {
+            FetchWriter::begin(out, seq)
+        };
         for a in attrs {
+            if uid_only && *a == FetchAttr::Uid {
+                continue;
+            }
             if !ctx.item(out, &mut w, a) {
                 trouble.unknown_cte = true;
             }

@@ -125,7 +125,10 @@ fn announce_selected(s: &mut Session, sel: &Selected) {
     announce_flags_and_exists(s, sel);
     if !s.enabled.rev2 {
         s.data_owned(Data::Recent(view.recent_count()));
-        if let Some(i) = view.entries().iter().position(|e| !e.has(flags::SEEN)) {
+        // RFC 9586 §3: no message number goes out once UIDONLY is enabled.
+        if let Some(i) = view.entries().iter().position(|e| !e.has(flags::SEEN))
+            && !s.enabled.uid_only
+        {
             let first = u32::try_from(i + 1).unwrap_or(u32::MAX);
             s.reply(&cat::untagged_ok(Some(Code::Unseen(first)), cat::DONE));
         }

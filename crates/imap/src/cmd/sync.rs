@@ -166,7 +166,8 @@ pub(crate) fn announce_expunged(s: &mut Session, gone: &[(u32, u32)]) {
     if gone.is_empty() {
         return;
     }
-    if s.enabled.qresync {
+    // RFC 7162 §3.2.10 with QRESYNC, RFC 9586 §3.2 with UIDONLY: VANISHED, not EXPUNGE.
+    if s.enabled.qresync || s.enabled.uid_only {
         if let Some(uids) = SequenceSet::from_unsorted(gone.iter().map(|g| g.1).collect()) {
             s.data_owned(Data::Vanished {
                 earlier: false,

@@ -24,6 +24,10 @@ pub struct EncodeOptions {
     /// UTF8=ACCEPT is enabled (RFC 6855) or IMAP4rev2 is in use: valid UTF-8 may go in
     /// quoted strings. Otherwise 8-bit strings are sent as literals.
     pub utf8: bool,
+    /// UIDONLY is enabled (RFC 9586 §3.3): a [`Data::Fetch`] goes out as `* uid
+    /// UIDFETCH (...)`, the UID taken from its [`FetchItem::Uid`] item (which is then
+    /// not repeated inside).
+    pub uid_only: bool,
 }
 
 /// Strings longer than this are sent as literals even when they could be quoted.
@@ -249,8 +253,18 @@ pub(crate) fn write_data(out: &mut Vec<u8>, d: &Data, opts: EncodeOptions) {
             uids.write(out);
         }
         Data::Fetch { seq, items } => {
-            let mut w = FetchWriter::begin_inner(out, *seq);
+            let uid = items.iter().find_map(|i| match i {
+                FetchItem::Uid(u) => Some(*u),
+                _ => None,
+            });
+            let mut w = match uid {
+                Some(uid) if opts.uid_only => FetchWriter::begin_uid_inner(out, uid),
+                _ => FetchWriter::begin_inner(out, *seq),
+            };
             for item in items {
+                if opts.uid_only && uid.is_some() && matches!(item, FetchItem::Uid(_)) {
+                    continue;
+                }
                 w.item(out, item, opts);
             }
             out.push(b')');
@@ -455,6 +469,18 @@ impl FetchWriter {
     fn begin_inner(out: &mut Vec<u8>, seq: u32) -> FetchWriter {
         push_num(out, u64::from(seq));
         out.extend_from_slice(b" FETCH (");
+        FetchWriter { first: true }
+    }
+
+    /// Writes `* uid UIDFETCH (` (RFC 9586 §3.3, once UIDONLY is enabled).
+    pub fn begin_uid(out: &mut Vec<u8>, uid: u32) -> FetchWriter {
+        out.extend_from_slice(b"* ");
+        Self::begin_uid_inner(out, uid)
+    }
+
+    fn begin_uid_inner(out: &mut Vec<u8>, uid: u32) -> FetchWriter {
+        push_num(out, u64::from(uid));
+        out.extend_from_slice(b" UIDFETCH (");
         FetchWriter { first: true }
     }
 

@@ -229,6 +229,8 @@ pub enum Code {
     NotSaved,
     /// `MAILBOXID (objectid)` (RFC 8474 §4)
     MailboxId(Bytes),
+    /// `UIDREQUIRED` (RFC 9586 §3)
+    UidRequired,
     /// Any other code: an atom and optional raw text after it.
     Other {
         /// The code's atom.
@@ -273,6 +275,7 @@ impl Code {
             Code::CompressionActive => b"COMPRESSIONACTIVE",
             Code::UseAttr => b"USEATTR",
             Code::NotSaved => b"NOTSAVED",
+            Code::UidRequired => b"UIDREQUIRED",
             _ => b"",
         };
         out.extend_from_slice(simple);

@@ -83,7 +83,14 @@ mod tests {
         write_envelope(&mut out, &e, EncodeOptions::default());
         assert!(String::from_utf8_lossy(&out).contains("{5}\r\ncaf\u{e9}"));
         let mut out = Vec::new();
-        write_envelope(&mut out, &e, EncodeOptions { utf8: true });
+        write_envelope(
+            &mut out,
+            &e,
+            EncodeOptions {
+                utf8: true,
+                ..Default::default()
+            },
+        );
         assert!(String::from_utf8_lossy(&out).contains("\"caf\u{e9}\""));
     }
 }
