@@ -82,6 +82,8 @@ pub(crate) fn from_toml(e: &toml::de::Error, text: &str, file: &Path) -> ConfigE
         if key.is_empty() || !key.ends_with(field) {
             key = field.to_string();
         }
+        // serde says "one of `a`, `b`" (or "`a`" alone): don't say "one of" twice.
+        let expected = expected.strip_prefix("one of ").unwrap_or(expected);
         format!("unknown key; expected one of {expected}")
     } else {
         plain_type_names(&raw)

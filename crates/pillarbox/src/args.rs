@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "pillarbox", version, about = "Pillarbox mail server")]
 pub struct Cli {
-    /// Configuration file (TOML). Without one, the built-in defaults apply.
+    /// Configuration file (TOML). Without one: /etc/pillarbox/pillarbox.toml, then
+    /// ./pillarbox.toml, then the built-in defaults.
     #[arg(long, short = 'c', global = true, env = "PILLARBOX_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod logging;
 mod monitoring;
+mod names;
 mod scanning;
 mod services;
 

@@ -296,3 +296,83 @@ fn an_unreachable_database_is_one_clear_line_without_the_password() {
         "{err}"
     );
 }
+
+#[test]
+fn names_are_checked_before_they_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config_in(dir.path());
+    for bad in [
+        "",
+        "Bad Domain",
+        "x@y.com",
+        "a..b",
+        "has/slash",
+        ".lead.com",
+    ] {
+        let err = fails(cli(&c, &["domain", "add", bad], None));
+        assert!(!err.is_empty(), "{bad:?} refused with a reason");
+    }
+    let out = ok(cli(&c, &["domain", "add", "Bücher.Example"], None));
+    assert!(
+        out.contains("domain bücher.example added (stored as xn--bcher-kva.example)"),
+        "{out}"
+    );
+    let err = fails(cli(
+        &c,
+        &[
+            "account",
+            "add",
+            "a b@xn--bcher-kva.example",
+            "--password-stdin",
+        ],
+        Some("pw\n"),
+    ));
+    assert!(err.contains("not allowed before @"), "{err}");
+    let err = fails(cli(
+        &c,
+        &["alias", "add", "x@xn--bcher-kva.example", "not an address"],
+        None,
+    ));
+    assert!(err.contains("alias target"), "{err}");
+}
+
+#[test]
+fn a_tool_without_the_servers_configuration_does_not_make_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["account", "list"])
+        .current_dir(dir.path())
+        .env_remove("PILLARBOX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no Pillarbox data in") && err.contains("--config"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("pillarbox-data").exists(),
+        "nothing created"
+    );
+    // ./pillarbox.toml is found when no --config is given.
+    std::fs::write(
+        dir.path().join("pillarbox.toml"),
+        format!(
+            "[server]\nhostname = \"shortname\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check", "pillarbox.toml"])
+        .current_dir(dir.path())
+        .env_remove("PILLARBOX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a fully-qualified name"),
+        "the short default host name is pointed out"
+    );
+}

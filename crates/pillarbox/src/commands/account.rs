@@ -20,6 +20,7 @@ pub async fn run(cmd: AccountCommand, dir: &Directory) -> Result<()> {
                     "set the smart host password with `account set --smarthost-password-stdin`"
                 ));
             }
+            let address = crate::names::address(&address)?;
             let password = read_password(password_stdin, true)?;
             let flags = apply_flags(ServiceFlags::default(), &settings);
             let account = dir.add_account(&address, &password, flags).await?;

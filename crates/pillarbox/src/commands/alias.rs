@@ -9,6 +9,10 @@ pub async fn run(cmd: AliasCommand, dir: &Directory) -> Result<()> {
     let store = dir.store();
     match cmd {
         AliasCommand::Add { source, target } => {
+            let source = crate::names::alias_source(&source)?;
+            for t in target.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                crate::names::address(t).map_err(|e| anyhow::anyhow!("alias target {t:?}: {e}"))?;
+            }
             let a = store.alias_create(&source, &target).await?;
             println!("alias {} -> {} added", a.address(), a.target);
         }

@@ -14,8 +14,14 @@ pub async fn run(cmd: DomainCommand, config: &Config, dir: &Directory) -> Result
     let store = dir.store();
     match cmd {
         DomainCommand::Add { name } => {
-            let d = store.domain_create(&name).await?;
-            println!("domain {} added", d.name);
+            let ascii = crate::names::domain(&name)?;
+            let d = store.domain_create(&ascii).await?;
+            let shown = crate::names::show_domain(&d.name);
+            if shown == d.name {
+                println!("domain {} added", d.name);
+            } else {
+                println!("domain {shown} added (stored as {})", d.name);
+            }
         }
         DomainCommand::List { json } => {
             let domains = store.domain_list().await?;

@@ -25,8 +25,43 @@ use pillarbox_store::{Role, Store};
 
 use crate::args::{Cli, Command, ConfigCommand};
 
+/// Where the configuration comes from when `--config` (or `PILLARBOX_CONFIG`) is not
+/// given: the system's file, then one in the current directory.
+const CONFIG_PLACES: &[&str] = &["/etc/pillarbox/pillarbox.toml", "pillarbox.toml"];
+
 /// Runs the parsed command.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(mut cli: Cli) -> Result<()> {
+    let explicit = cli.config.is_some();
+    if !explicit {
+        cli.config = CONFIG_PLACES
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file());
+    }
+    // Only the server creates a data directory: a tool run without the server's
+    // configuration must not quietly make (and then list) an empty one.
+    let creates = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Config { .. } | Command::Restore { .. }
+    );
+    if !explicit && !creates {
+        let config = load_config(cli.config.as_deref())?;
+        if config.store.engine == pillarbox_config::StoreEngine::Sqlite
+            && !config.server.data_dir.join("pillarbox.db").is_file()
+        {
+            bail!(
+                "no Pillarbox data in {} (configuration: {}): point the command at the \
+                 server's configuration with --config FILE or PILLARBOX_CONFIG=FILE, or start \
+                 the server (`pillarbox serve`) to create it",
+                config.server.data_dir.display(),
+                cli.config
+                    .as_deref()
+                    .map_or("the built-in defaults".to_string(), |p| p
+                        .display()
+                        .to_string())
+            );
+        }
+    }
     match cli.command {
         Command::Config {
             command: ConfigCommand::Check { file },
@@ -35,9 +70,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!(
                 "{}: configuration is valid (data directory {}, host name {})",
                 file.display(),
-                config.server.data_dir.display(),
+                clean_path(&config.server.data_dir).display(),
                 config.server.hostname
             );
+            if !config.server.hostname.contains('.') {
+                eprintln!(
+                    "warning: server.hostname {:?} is not a fully-qualified name: it goes into \
+                     the certificate, greetings, Received lines and Message-IDs; set the name \
+                     the MX record points to, e.g. mail.example.com",
+                    config.server.hostname
+                );
+            }
             Ok(())
         }
         Command::Serve { log_format } => {
@@ -134,6 +177,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             test_connection::run(args, &config).await
         }
     }
+}
+
+/// `p` without `.` components (`/x/./data` → `/x/data`).
+pub fn clean_path(p: &Path) -> std::path::PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// Loads the configuration file, or the defaults when none is given.

@@ -177,6 +177,13 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     });
     spawn_maintenance(store.clone(), config.pop3.expire_days, &config.scan);
     tracing::info!(hostname = %config.server.hostname, "Pillarbox is running");
+    if !config.server.hostname.contains('.') {
+        tracing::warn!(
+            hostname = %config.server.hostname,
+            "server.hostname is not a fully-qualified name; it goes into the certificate, greetings, \
+             Received lines and Message-IDs: set the name the MX record points to (e.g. mail.example.com)"
+        );
+    }
 
     signals.wait(&tls, &monitoring).await;
     tracing::info!("shutting down: no new connections; waiting for sessions to finish");

@@ -282,14 +282,14 @@ pub mod catalogue {
         Reply::new(
             554,
             Some((5, 6, 0)),
-            "Message contains bare CR or LF characters; lines must end with CRLF (RFC 5321 §2.3.8)",
+            "Message contains bare CR or LF characters; lines must end with CRLF (RFC 5321 §2.3.8; the server's smtp.bare_newline setting relaxes this)",
         )
     }
     pub fn text_line_too_long() -> Reply {
         Reply::new(
             554,
             Some((5, 6, 0)),
-            "Message contains a line longer than the limit (RFC 5321 §4.5.3.1.6)",
+            "Message contains a line longer than the limit (RFC 5321 §4.5.3.1.6; the server's smtp.max_line_length setting)",
         )
     }
     pub fn unsupported_parameter(param: &str) -> Reply {
