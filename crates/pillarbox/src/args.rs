@@ -572,9 +572,14 @@ pub struct TestConnectionArgs {
     /// Report an untrusted certificate instead of failing on it.
     #[arg(long)]
     pub no_verify: bool,
+    /// Also trust this CA certificate (PEM), e.g. a private CA or the server's own
+    /// self-signed certificate.
+    #[arg(long)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Log in as this user (password from --password-stdin).
     #[arg(long)]
     pub user: Option<String>,
+    /// Read the password from standard input (first line).
     #[arg(long)]
     pub password_stdin: bool,
     /// socks4://, socks4a://, socks5:// or http:// proxy URL with optional user:pass@.
@@ -586,6 +591,7 @@ pub struct TestConnectionArgs {
     /// EHLO name for SMTP (default: the server's host name).
     #[arg(long)]
     pub ehlo: Option<String>,
+    /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }

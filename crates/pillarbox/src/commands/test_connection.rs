@@ -88,7 +88,7 @@ pub async fn run(a: TestConnectionArgs, config: &Config) -> Result<()> {
                 mode: tls,
                 min_version: min_tls_version(&versions).map_err(|e| anyhow!(e))?,
                 verify: !a.no_verify,
-                extra_ca: None,
+                extra_ca: a.ca_file.clone(),
             },
             sni: None,
         },
