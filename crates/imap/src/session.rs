@@ -541,8 +541,9 @@ fn framer_config(svc: &Inner) -> FramerConfig {
 }
 
 /// Whether the command names messages by sequence number (RFC 9586 §3): the non-UID
-/// forms of FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD and REPLACE, and a sequence
-/// set among the search keys of their UID forms (`$` holds UIDs and is allowed).
+/// forms of FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD and REPLACE, a sequence set
+/// among the search keys of their UID forms (`$` holds UIDs and is allowed), and the
+/// QRESYNC `(known-sequence-set known-uid-set)` of SELECT and EXAMINE.
 fn uses_sequence_numbers<H>(body: &CommandBody<H>) -> bool {
     use CommandBody as C;
     match body {
@@ -553,6 +554,8 @@ fn uses_sequence_numbers<H>(body: &CommandBody<H>) -> bool {
         C::Search(s) => !s.uid || has_sequence_key(&s.criteria),
         C::Sort(s) => !s.uid || has_sequence_key(&s.search),
         C::Thread(t) => !t.uid || has_sequence_key(&t.search),
+        // RFC 7162 §3.2.5 `seq-match-data` pairs message numbers with UIDs.
+        C::Select(s) | C::Examine(s) => s.qresync.as_ref().is_some_and(|q| q.seq_match.is_some()),
         _ => false,
     }
 }

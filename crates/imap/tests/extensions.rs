@@ -463,6 +463,7 @@ async fn uidonly_speaks_in_uids_both_ways() {
         ("i", "UID SEARCH NOT (OR SEEN *)"),
         ("j", "SORT (SUBJECT) UTF-8 ALL"),
         ("k", "REPLACE 1 INBOX {1+}\r\nx"),
+        ("k2", "UID THREAD REFERENCES UTF-8 1:2"),
     ] {
         let r = c.cmd(&format!("{tag} {cmd}")).await;
         assert_eq!(r.len(), 1, "{r:?}");
@@ -502,4 +503,9 @@ async fn uidonly_speaks_in_uids_both_ways() {
         "{r:?}"
     );
     assert!(!r.iter().any(|l| l.ends_with(" EXPUNGE")), "{r:?}");
+    // QRESYNC's known-sequence-set names messages by number too.
+    ok(&c.cmd("r ENABLE QRESYNC").await, "r");
+    let r = c.cmd("s SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))").await;
+    assert!(r[0].starts_with("s BAD [UIDREQUIRED] "), "{r:?}");
+    ok(&c.cmd("t SELECT INBOX (QRESYNC (1 1 1:5))").await, "t");
 }
