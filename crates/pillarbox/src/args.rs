@@ -41,6 +41,7 @@ pub enum Command {
     },
     /// Submit a message from standard input, like sendmail (`-t`, `-i`, `-f`, `-F`).
     Sendmail {
+        /// sendmail options and recipients: -t (recipients from the header), -i (a lone dot does not end the message), -f SENDER, -F "Full Name", then the recipients.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -86,13 +87,17 @@ pub enum Command {
     /// PATH; run again into the same PATH, it copies only what is new. The secrets
     /// key is not included: keep it apart.
     Backup {
+        /// The file or directory.
         path: std::path::PathBuf,
+        /// No progress bar.
         #[arg(long)]
         quiet: bool,
     },
     /// Restore a backup made by `pillarbox backup` into the (empty) data directory.
     Restore {
+        /// The file or directory.
         path: std::path::PathBuf,
+        /// No progress bar.
         #[arg(long)]
         quiet: bool,
     },
@@ -117,6 +122,7 @@ pub enum Command {
         /// Only traces seen within this long, e.g. 2d.
         #[arg(long, default_value = "30d")]
         since: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -136,6 +142,7 @@ pub enum Command {
         /// One domain's counters (default: the totals).
         #[arg(long)]
         domain: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -182,6 +189,7 @@ pub enum DomainCommand {
     Add { name: String },
     /// List local domains.
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -191,6 +199,7 @@ pub enum DomainCommand {
     /// the DNS records that point clients here.
     Clients {
         name: String,
+        /// The format: thunderbird, outlook, apple or dns.
         #[arg(long, value_enum, default_value = "summary")]
         format: ClientsFormat,
         /// The address for autodiscover and mobileconfig (default: user@DOMAIN).
@@ -235,14 +244,18 @@ pub enum DkimCommand {
     Activate { domain: String },
     /// The keys with their selectors, states and TXT records.
     Show {
+        /// The domain.
         domain: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Remove the domain's keys (mail from it goes out unsigned), or only the retired
     /// ones with --retired.
     Remove {
+        /// The domain.
         domain: String,
+        /// Also the retired keys.
         #[arg(long)]
         retired: bool,
     },
@@ -318,7 +331,9 @@ pub struct AccountSettings {
 pub enum AccountCommand {
     /// Create an account (password from a prompt or --password-stdin).
     Add {
+        /// The account's full address.
         address: String,
+        /// Read the password from standard input (its first line).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
@@ -328,24 +343,30 @@ pub enum AccountCommand {
     List {
         /// Only this domain.
         domain: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show one account.
     Show {
+        /// The account's full address.
         address: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Change settings, e.g. `--pop off --imap-lan-only on`.
     Set {
+        /// The account's full address.
         address: String,
         #[command(flatten)]
         settings: AccountSettings,
     },
     /// Set a new password.
     Passwd {
+        /// The account's full address.
         address: String,
+        /// Read the password from standard input (its first line).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -359,13 +380,17 @@ pub enum AliasCommand {
     Add { source: String, target: String },
     /// List aliases.
     List {
+        /// The domain.
         domain: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Remove SOURCE -> TARGET, or every target of SOURCE.
     Remove {
+        /// The alias address, or *@domain for the catch-all.
         source: String,
+        /// Where it leads: one or more addresses, comma-separated.
         target: Option<String>,
     },
 }
@@ -374,18 +399,23 @@ pub enum AliasCommand {
 pub enum QueueCommand {
     /// List queued messages with each recipient's status.
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show one queued message.
     Show {
+        /// The id, as the listing shows it.
         id: i64,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Try a message (or all) again now.
     Retry {
+        /// The id, as the listing shows it.
         id: Option<i64>,
+        /// All of them.
         #[arg(long)]
         all: bool,
     },
@@ -393,13 +423,17 @@ pub enum QueueCommand {
     Delete { id: i64 },
     /// Keep a message (or the whole queue) from being sent.
     Hold {
+        /// The id, as the listing shows it.
         id: Option<i64>,
+        /// All of them.
         #[arg(long)]
         all: bool,
     },
     /// Let held messages go again.
     Release {
+        /// The id, as the listing shows it.
         id: Option<i64>,
+        /// All of them.
         #[arg(long)]
         all: bool,
     },
@@ -425,12 +459,14 @@ pub enum CollectCommand {
     List {
         /// Only this owner's.
         owner: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show one account's settings and last run.
     Show {
         name: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -445,14 +481,17 @@ pub enum CollectCommand {
     /// Collect now, with a progress bar and a summary.
     Run {
         name: Option<String>,
+        /// All of them.
         #[arg(long)]
         all: bool,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Test the account's connection and login step by step.
     Test {
         name: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -470,8 +509,10 @@ pub struct CollectOptions {
     /// microsoft365 or gmail: server, port and TLS (and the OAuth2 endpoints).
     #[arg(long)]
     pub preset: Option<String>,
+    /// The server host name or address.
     #[arg(long)]
     pub host: Option<String>,
+    /// The server port (default from the protocol and TLS mode).
     #[arg(long)]
     pub port: Option<u16>,
     /// none, implicit (SSL) or starttls (TLS).
@@ -498,20 +539,26 @@ pub struct CollectOptions {
     /// Log in with OAuth2 (XOAUTH2) using this client id.
     #[arg(long)]
     pub oauth_client_id: Option<String>,
+    /// OAuth2: the Microsoft 365 tenant (default: common).
     #[arg(long)]
     pub oauth_tenant: Option<String>,
+    /// OAuth2: the token endpoint (when no preset gives it).
     #[arg(long)]
     pub oauth_token_url: Option<String>,
+    /// OAuth2: the scope to ask for.
     #[arg(long)]
     pub oauth_scope: Option<String>,
+    /// OAuth2: read the refresh token from standard input.
     #[arg(long)]
     pub oauth_refresh_token_stdin: bool,
+    /// OAuth2: read the client secret from standard input.
     #[arg(long)]
     pub oauth_client_secret_stdin: bool,
     /// Proxy: socks4://, socks4a://, socks5:// or http://[DOMAIN\]user@host:port
     /// ("none" removes it).
     #[arg(long)]
     pub proxy: Option<String>,
+    /// Read the proxy's password from standard input.
     #[arg(long)]
     pub proxy_password_stdin: bool,
     /// Time between runs, e.g. 10m.
@@ -639,8 +686,10 @@ pub struct EventsArgs {
     /// Severities (repeat): info, notice, warning, error.
     #[arg(long)]
     pub severity: Vec<String>,
+    /// The account (its full address).
     #[arg(long)]
     pub account: Option<String>,
+    /// Only this client address.
     #[arg(long)]
     pub ip: Option<std::net::IpAddr>,
     /// Text the event contains.
@@ -649,6 +698,7 @@ pub struct EventsArgs {
     /// Most events shown (the newest).
     #[arg(long, default_value_t = 100)]
     pub limit: i64,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -658,15 +708,19 @@ pub struct EventsArgs {
 pub enum SessionsCommand {
     /// Every open session: protocol, client, user, TLS, last command, bytes, mailbox.
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// End sessions (the seeds' Disconnect): one by id (NODE:ID in a cluster), or every
     /// session of a user or from an address.
     Kill {
+        /// The id, as the listing shows it.
         id: Option<String>,
+        /// Only this user.
         #[arg(long)]
         user: Option<String>,
+        /// Only this client address.
         #[arg(long)]
         ip: Option<std::net::IpAddr>,
     },
@@ -677,6 +731,7 @@ pub enum SessionsCommand {
 pub enum AlertsCommand {
     /// Every alert with its state.
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -691,7 +746,9 @@ pub enum WebhooksCommand {
     /// `message.bounced`, `alert.raised`, `alert.cleared`, `login.failure_burst`; a
     /// prefix such as `message.`, or `*`). Prints the signing secret.
     Add {
+        /// The URL events are posted to.
         url: String,
+        /// Event types to send (repeat; empty: all).
         #[arg(long, value_delimiter = ',', required = true)]
         events: Vec<String>,
         /// An account's own subscription (only its events); default: server-wide.
@@ -702,17 +759,22 @@ pub enum WebhooksCommand {
         secret_stdin: bool,
     },
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     Remove {
+        /// The id, as the listing shows it.
         id: i64,
     },
     /// The posts of a webhook, newest first, with attempts and errors.
     History {
+        /// The id, as the listing shows it.
         id: i64,
+        /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -725,8 +787,10 @@ pub enum SieveCommand {
     /// Store FILE ("-" for standard input) as the account's script NAME (it must
     /// compile).
     Put {
+        /// The account (its full address).
         account: String,
         name: String,
+        /// The Sieve script file.
         file: PathBuf,
         /// Also make it the active script.
         #[arg(long)]
@@ -738,13 +802,17 @@ pub enum SieveCommand {
     Show { account: String, name: String },
     /// Make NAME the active script; without NAME, no script is active.
     Activate {
+        /// The account (its full address).
         account: String,
         name: Option<String>,
     },
     /// Rename a script.
     Rename {
+        /// The account (its full address).
         account: String,
+        /// The current name.
         old: String,
+        /// The new name.
         new: String,
     },
     /// Remove a script (not the active one).
@@ -752,7 +820,9 @@ pub enum SieveCommand {
     /// Set a server-wide script: WHEN is before, after (around every account's own
     /// script) or global (for `include :global` under --name).
     ServerSet {
+        /// before or after (the account scripts).
         when: String,
+        /// The Sieve script file.
         file: PathBuf,
         /// Only for this domain's accounts (before/after).
         #[arg(long)]
@@ -763,7 +833,9 @@ pub enum SieveCommand {
     },
     /// Remove a server-wide script.
     ServerRemove {
+        /// before or after (the account scripts).
         when: String,
+        /// The domain.
         #[arg(long)]
         domain: Option<String>,
         #[arg(long)]
@@ -777,38 +849,52 @@ pub enum SieveCommand {
 pub enum RulesCommand {
     /// Forward the account's mail to ADDRESS (--keep: and keep a copy).
     Forward {
+        /// The account (its full address).
         account: String,
+        /// The account's full address.
         address: String,
+        /// Keep a copy in the mailbox too.
         #[arg(long)]
         keep: bool,
     },
     /// Answer mail while away, once per sender per --days, between --start and --end
     /// (YYYY-MM-DD, both optional).
     Vacation {
+        /// The account (its full address).
         account: String,
+        /// The reply text.
         #[arg(long)]
         text: String,
+        /// The reply subject.
         #[arg(long)]
         subject: Option<String>,
+        /// Answer each sender at most once in this many days.
         #[arg(long, default_value_t = 7)]
         days: u32,
+        /// First day (YYYY-MM-DD).
         #[arg(long)]
         start: Option<String>,
+        /// Last day (YYYY-MM-DD).
         #[arg(long)]
         end: Option<String>,
     },
     /// Move mail whose From contains --from into FOLDER (created if missing).
     Move {
+        /// The account (its full address).
         account: String,
+        /// Text the From field contains.
         #[arg(long)]
         from: String,
+        /// The folder to move it to (created if missing).
         folder: String,
     },
     /// Show the rules and the script they make.
     List { account: String },
     /// Remove every rule of a kind (forward, vacation, move) or all of them.
     Clear {
+        /// The account (its full address).
         account: String,
+        /// forward, vacation or move (default: all).
         kind: Option<String>,
     },
 }
@@ -817,14 +903,18 @@ pub enum RulesCommand {
 pub enum QuarantineCommand {
     /// The quarantined messages, newest first.
     List {
+        /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: i64,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// One quarantined message: its verdict and its header (--raw: the whole message).
     Show {
+        /// The id, as the listing shows it.
         id: i64,
+        /// The whole message, as stored.
         #[arg(long)]
         raw: bool,
     },
@@ -839,8 +929,11 @@ pub enum SpamCommand {
     /// The score at or above which ACCOUNT's mail goes to its Junk mailbox (without
     /// SCORE: show it; --clear: back to the domain's or the server's).
     Threshold {
+        /// The account (its full address).
         account: String,
+        /// The spam score.
         score: Option<f64>,
+        /// Remove the setting.
         #[arg(long)]
         clear: bool,
     },
@@ -895,6 +988,7 @@ pub enum MigrateCommand {
         from: Option<String>,
         #[command(flatten)]
         options: CollectOptions,
+        /// No progress bar.
         #[arg(long)]
         quiet: bool,
     },
