@@ -218,7 +218,17 @@ mod tests {
                     compressing: true,
                     ..situation()
                 },
-                &["IMAP4rev2", "IDLE"],
+                &[
+                    "IMAP4rev2",
+                    "IDLE",
+                    "OBJECTID",
+                    "PREVIEW",
+                    "ESORT",
+                    "PARTIAL",
+                    "REPLACE",
+                    "UIDONLY",
+                    "MESSAGELIMIT=500",
+                ],
                 &[
                     "STARTTLS",
                     "AUTH=PLAIN",
@@ -246,5 +256,7 @@ mod tests {
         assert!(!e.enable(Extension::CondStore));
         assert_eq!(Extension::from_name(b"imap4REV2"), Some(Extension::Rev2));
         assert_eq!(Extension::from_name(b"XFOO"), None);
+        assert_eq!(Extension::from_name(b"uidonly"), Some(Extension::UidOnly));
+        assert!(e.enable(Extension::UidOnly) && e.uid_only);
     }
 }
