@@ -1,17 +1,20 @@
 //! Password authentication with the service policy applied, shared by every protocol.
 //!
-//! Order of checks: the client address's failure lockout; the password (an unknown user
+//! Order of checks: the failure lockouts (this login name from the client address, then
+//! the address as a whole unless it is in `network.trusted`); the password (an unknown user
 //! is verified against a dummy hash, so it costs the same as a wrong password; the same
 //! name and password verified within the login cache's TTL, against the account's
 //! current hash, are not hashed again); then, only for a correct password, the
 //! account's service policy, whose reason may be shown.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use pillarbox_monitor::{EventKind, NewEvent};
 use pillarbox_store::{Account, AccountUpdate, StoreError};
 
+use crate::limiter::LockKey;
+use crate::lockouts;
 use crate::policy::{self, PolicyDenial, Service};
 use crate::{Directory, password};
 
@@ -56,14 +59,9 @@ impl Directory {
         service: Service,
         peer: IpAddr,
     ) -> Result<Account, AuthError> {
-        self.limiter.check(peer).map_err(AuthError::RateLimited)?;
-        let limits = self.limiter.limits();
-        let source = crate::limiter::source_key(peer);
-        if limits.is_some()
-            && let Some(wait) = self.store.login_locked(&source).await?
-        {
-            return Err(AuthError::RateLimited(wait));
-        }
+        let name = creds.username.as_str();
+        let exempt = self.trusted.contains(peer);
+        self.check_locks(peer, name, exempt).await?;
         let account = self.store.account_get(creds.username.trim()).await?;
         let cached = account.as_ref().is_some_and(|a| {
             self.logins.hit(
@@ -92,16 +90,7 @@ impl Directory {
                 if let Some(a) = a {
                     self.logins.purge_account(a.id);
                 }
-                let mut locked = self.limiter.record_failure(peer);
-                if let Some((max, window, lockout)) = limits {
-                    // Counted across the cluster too (the embedded store keeps none).
-                    match self.store.login_failed(&source, max, window, lockout).await {
-                        Ok(l) => locked |= l,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot count a failed login in the store")
-                        }
-                    }
-                }
+                let locked = self.count_failure(peer, name, exempt).await;
                 let m = &self.monitor;
                 m.count(&format!("login.failed.{}", service.key()), None, 1);
                 m.event(
@@ -112,25 +101,32 @@ impl Directory {
                     .account(creds.username.trim())
                     .ip(peer),
                 );
-                if locked {
-                    m.event(
-                        NewEvent::new(
-                            EventKind::LoginLocked,
-                            format!("{peer} locked out after repeated failed logins"),
-                        )
-                        .ip(peer),
-                    );
+                for key in &locked {
+                    let what = match &key.account {
+                        Some(a) => {
+                            format!("{a:?} locked out from {peer} after repeated failed logins")
+                        }
+                        None => format!("{peer} locked out after repeated failed logins"),
+                    };
+                    m.event(NewEvent::new(EventKind::LoginLocked, what).ip(peer));
                     m.hook(
                         "login.failure_burst",
                         None,
-                        serde_json::json!({ "ip": peer.to_string(), "service": service.to_string() }),
+                        serde_json::json!({
+                            "ip": peer.to_string(),
+                            "account": key.account,
+                            "service": service.to_string(),
+                        }),
                     );
                 }
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if self.limiter.record_success(peer)
-            && let Err(e) = self.store.login_succeeded(&source).await
+        if self.limiter.record_success(peer, name)
+            && let Err(e) = self
+                .store
+                .login_succeeded(&LockKey::pair(peer, name).store_key())
+                .await
         {
             tracing::warn!(error = %e, "cannot clear failed logins in the store");
         }
@@ -179,6 +175,67 @@ impl Directory {
                 .ip(peer),
         );
         Ok(account)
+    }
+
+    /// `Err(RateLimited)` while `name` is locked out from `peer`, or `peer` as a whole
+    /// (unless `exempt`): in this node's memory (unless the CLI unblocked it since) or,
+    /// on a cluster, in the store's shared counts.
+    async fn check_locks(&self, peer: IpAddr, name: &str, exempt: bool) -> Result<(), AuthError> {
+        let Some(_) = self.limiter.limits() else {
+            return Ok(());
+        };
+        while let Err(locked) = self.limiter.check(peer, name, exempt) {
+            match lockouts::unblocked_since(&self.store, &locked.key, locked.since).await {
+                Ok(true) => {
+                    tracing::info!(lock = %locked.key, "login lock lifted by an administrator");
+                    self.limiter.unblock(&locked.key);
+                }
+                Ok(false) => return Err(AuthError::RateLimited(locked.remaining)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read login unblock requests");
+                    return Err(AuthError::RateLimited(locked.remaining));
+                }
+            }
+        }
+        for (key, _) in self.limiter.keys(peer, name, exempt) {
+            if let Some(wait) = self.store.login_locked(&key.store_key()).await? {
+                return Err(AuthError::RateLimited(wait));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failed login of `name` from `peer`, here and in the store (shared by a
+    /// cluster's nodes; the embedded store keeps none), and lists each new lock for
+    /// `pillarbox auth blocked`. Returns the keys it locked.
+    async fn count_failure(&self, peer: IpAddr, name: &str, exempt: bool) -> Vec<LockKey> {
+        let Some(limits) = self.limiter.limits() else {
+            return Vec::new();
+        };
+        let mut locked = self.limiter.record_failure(peer, name, exempt);
+        for (key, max) in self.limiter.keys(peer, name, exempt) {
+            match self
+                .store
+                .login_failed(&key.store_key(), max, limits.window, limits.lockout)
+                .await
+            {
+                Ok(true) if !locked.contains(&key) => locked.push(key),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot count a failed login in the store")
+                }
+            }
+        }
+        if !locked.is_empty() {
+            let _guard = self.lockout_writes.lock().await;
+            let until = SystemTime::now() + limits.lockout;
+            for key in &locked {
+                if let Err(e) = lockouts::record(&self.store, key, until).await {
+                    tracing::warn!(error = %e, lock = %key, "cannot list a login lock in the store");
+                }
+            }
+        }
+        locked
     }
 
     /// Replaces an imported hash with argon2id after a successful login; returns the

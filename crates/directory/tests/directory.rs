@@ -1,10 +1,13 @@
 //! The directory against a real store: authentication with every hash scheme, the
-//! failure limit per IP, policy at login, and address resolution.
+//! failure limits per (address, account) and per address, the CLI's
+//! view of the locks, policy at login, and address resolution.
 
 use std::net::IpAddr;
 
 use pillarbox_config::{AuthSection, IpRanges, Seconds};
-use pillarbox_directory::{AuthError, Credentials, Directory, PolicyDenial, Resolution, Service};
+use pillarbox_directory::{
+    AuthError, Credentials, Directory, PolicyDenial, Resolution, Service, UnblockTarget,
+};
 use pillarbox_store::{AccountUpdate, Role, ServiceFlags, Store};
 
 async fn directory(dir: &std::path::Path, max_failures: u32) -> Directory {
@@ -389,4 +392,136 @@ async fn a_zero_ttl_turns_the_login_cache_off() {
             .unwrap();
     }
     assert_eq!(d.password_verifications(), 3);
+}
+
+async fn limited(dir: &std::path::Path, max: u32, per_address: u32) -> Directory {
+    let store = Store::open(dir, Role::Server).unwrap();
+    store.domain_create("example.test").await.unwrap();
+    let auth = AuthSection {
+        max_failures: max,
+        max_failures_per_address: per_address,
+        failure_window: Seconds::secs(60),
+        lockout: Seconds::secs(300),
+        ..AuthSection::default()
+    };
+    let d = Directory::new(store, IpRanges::default(), &auth)
+        .with_trusted(IpRanges::from_static(&["10.0.0.0/8"]));
+    for user in ["alice", "bob"] {
+        d.add_account(
+            &format!("{user}@example.test"),
+            "pw",
+            ServiceFlags::default(),
+        )
+        .await
+        .unwrap();
+    }
+    d
+}
+
+async fn try_login(d: &Directory, user: &str, pw: &str, from: &str) -> Result<(), AuthError> {
+    d.authenticate(&creds(user, pw), Service::Imap, ip(from))
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn one_account_is_locked_from_an_address_while_another_logs_in_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = limited(dir.path(), 3, 50).await;
+    let from = "192.0.2.9";
+    for _ in 0..3 {
+        assert!(matches!(
+            try_login(&d, "bob@example.test", "guess", from).await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        try_login(&d, "bob@example.test", "pw", from).await,
+        Err(AuthError::RateLimited(_))
+    ));
+    try_login(&d, "alice@example.test", "pw", from)
+        .await
+        .unwrap();
+    try_login(&d, "bob@example.test", "pw", "192.0.2.10")
+        .await
+        .unwrap();
+    // Listed for the CLI, and lifted by it.
+    let blocked = pillarbox_directory::lockouts::blocked(d.store())
+        .await
+        .unwrap();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!(blocked[0].key.account.as_deref(), Some("bob@example.test"));
+    assert_eq!(blocked[0].key.source, ip(from));
+    assert!(blocked[0].remaining().as_secs() > 290);
+    let lifted = pillarbox_directory::lockouts::unblock(
+        d.store(),
+        &UnblockTarget::parse("Bob@Example.test"),
+        std::time::Duration::from_secs(300),
+    )
+    .await
+    .unwrap();
+    assert_eq!(lifted, blocked);
+    try_login(&d, "bob@example.test", "pw", from).await.unwrap();
+    assert!(
+        pillarbox_directory::lockouts::blocked(d.store())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_address_is_locked_as_a_whole_at_the_higher_threshold_unless_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = limited(dir.path(), 3, 8).await;
+    for (from, trusted) in [("192.0.2.9", false), ("10.1.2.3", true)] {
+        // Two failures for each of four names: no account reaches 3, the address 8.
+        for i in 0..8 {
+            let user = format!("user{}@example.test", i % 4);
+            assert!(matches!(
+                try_login(&d, &user, "guess", from).await,
+                Err(AuthError::InvalidCredentials)
+            ));
+        }
+        let alice = try_login(&d, "alice@example.test", "pw", from).await;
+        if trusted {
+            alice.unwrap();
+        } else {
+            assert!(matches!(alice, Err(AuthError::RateLimited(_))), "{alice:?}");
+        }
+    }
+    let blocked = pillarbox_directory::lockouts::blocked(d.store())
+        .await
+        .unwrap();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!(
+        blocked[0].key,
+        pillarbox_directory::LockKey::address(ip("192.0.2.9"))
+    );
+    pillarbox_directory::lockouts::unblock(
+        d.store(),
+        &UnblockTarget::parse("192.0.2.9"),
+        std::time::Duration::from_secs(300),
+    )
+    .await
+    .unwrap();
+    try_login(&d, "alice@example.test", "pw", "192.0.2.9")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn only_trusted_hosts_may_name_the_client_they_speak_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = limited(dir.path(), 3, 50).await;
+    assert_eq!(
+        d.originating_peer(ip("10.0.0.5"), "198.51.100.4"),
+        Some(ip("198.51.100.4"))
+    );
+    assert_eq!(
+        d.originating_peer(ip("10.0.0.5"), "[2001:db8::1]"),
+        Some(ip("2001:db8::1"))
+    );
+    assert_eq!(d.originating_peer(ip("10.0.0.5"), "not an address"), None);
+    assert_eq!(d.originating_peer(ip("192.0.2.1"), "198.51.100.4"), None);
 }

@@ -229,15 +229,24 @@ impl Default for LimitsSection {
     }
 }
 
-/// `[auth]`: failed-login limits, per client IP, and the verified-logins cache.
+/// `[auth]`: failed-login limits, per (client IP, account) and per client IP, and the
+/// verified-logins cache.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
-    /// Failed logins from one IP within `failure_window` before it is refused.
+    /// Failed logins for one account from one IP (its /64 for IPv6) within
+    /// `failure_window` before that account is refused from that address (other
+    /// accounts from the same address still log in); 0 turns the limits off.
     pub max_failures: u32,
+    /// Failed logins from one IP (its /64 for IPv6), whatever the accounts, within
+    /// `failure_window` before every login from that address is refused: much higher
+    /// than `max_failures`, since a webmail or application server speaks for many
+    /// users. Addresses in `network.trusted` are exempt from this limit (they can still
+    /// lock a single account); 0 turns this limit off.
+    pub max_failures_per_address: u32,
     /// The window in which failures are counted.
     pub failure_window: Seconds,
-    /// How long an IP is refused once it reached `max_failures`.
+    /// How long an account from an IP, or an IP, is refused once it reached its limit.
     pub lockout: Seconds,
     /// How long a verified login (name and password) is remembered, so the same
     /// login again is not hashed again; 0 turns the cache off. Never the password
@@ -249,6 +258,7 @@ impl Default for AuthSection {
     fn default() -> Self {
         AuthSection {
             max_failures: 5,
+            max_failures_per_address: 50,
             failure_window: Seconds::mins(1),
             lockout: Seconds::mins(5),
             login_cache_ttl: Seconds::secs(60),
