@@ -169,6 +169,11 @@ pub enum Command {
     /// Test a connection to an SMTP, IMAP or POP3 server step by step (DNS, TCP,
     /// proxy, TLS, greeting, capabilities, authentication).
     TestConnection(TestConnectionArgs),
+    /// Failed-login locks: what is blocked now, and lifting a lock.
+    Auth {
+        #[command(subcommand)]
+        command: crate::commands::auth::AuthCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -3,6 +3,7 @@
 
 mod account;
 mod alias;
+pub(crate) mod auth;
 mod collect;
 mod domain;
 mod monitor;
@@ -175,6 +176,10 @@ pub async fn run(mut cli: Cli) -> Result<()> {
         Command::TestConnection(args) => {
             let config = load_config(cli.config.as_deref())?;
             test_connection::run(args, &config).await
+        }
+        Command::Auth { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            auth::run(command, &config).await
         }
     }
 }
