@@ -1,11 +1,14 @@
 //! The server certificate: loaded from configured PEM files, or generated (self-signed,
-//! for the host name) on first start and kept in `<data_dir>/tls/`. [`ServerTls::reload`]
+//! for the host name and the local domains' provisioning names, valid for a year) on
+//! first start, kept in `<data_dir>/tls/`, and generated again at a start within 30 days
+//! of its end. [`ServerTls::reload`]
 //! re-reads the files (SIGHUP); handshakes after the reload use the new certificate.
 //! The minimum protocol version comes from configuration (TLS 1.2 by default).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use pillarbox_config::{TlsSection, TlsVersion};
 use rustls::ServerConfig;
@@ -62,8 +65,24 @@ impl fmt::Debug for ServerTls {
 
 impl ServerTls {
     /// Loads the configured certificate, or the generated one in `data_dir/tls`
-    /// (generating it when missing).
+    /// (generating it when missing or expiring): [`ServerTls::load_for_domains`]
+    /// without local domains.
     pub fn load(tls: &TlsSection, data_dir: &Path, hostname: &str) -> Result<ServerTls, TlsError> {
+        Self::load_for_domains(tls, data_dir, hostname, &[])
+    }
+
+    /// Loads the configured certificate, or the generated one in `data_dir/tls`. A
+    /// generated certificate names `hostname` (subject CN and SAN, with `localhost`)
+    /// and, for each of `domains` (the local domains), `autoconfig.`, `autodiscover.`
+    /// and `mta-sts.` of it, so client provisioning over HTTPS can validate it; it is
+    /// valid for [`GENERATED_VALIDITY`]. It is generated again when missing, when it
+    /// ends within [`RENEW_BEFORE`], or when one of those names is not in it.
+    pub fn load_for_domains(
+        tls: &TlsSection,
+        data_dir: &Path,
+        hostname: &str,
+        domains: &[String],
+    ) -> Result<ServerTls, TlsError> {
         if tls.min_version < TlsVersion::Tls12 {
             return Err(TlsError::Config(format!(
                 "tls.min_version {} is not served: the minimum for clients is TLS 1.2",
@@ -75,8 +94,14 @@ impl ServerTls {
             _ => {
                 let dir = data_dir.join("tls");
                 let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-                if !c.is_file() || !k.is_file() {
-                    generate_self_signed(&dir, &c, &k, hostname)?;
+                let names = generated_names(hostname, domains);
+                let renew = match std::fs::read(&c) {
+                    Ok(pem) if k.is_file() => needs_renewal(&pem, &names, SystemTime::now()),
+                    _ => Some("none yet"),
+                };
+                if let Some(why) = renew {
+                    tracing::info!(reason = why, "generating the server certificate");
+                    generate_self_signed(&dir, &c, &k, hostname, &names, SystemTime::now())?;
                 }
                 (c, k, true)
             }
@@ -141,23 +166,105 @@ fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey,
     })
 }
 
-/// Writes a self-signed ECDSA P-256 certificate for `hostname` (and localhost).
+/// How long a generated certificate is valid for.
+pub const GENERATED_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A generated certificate is made again at start when it ends within this.
+pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The names a generated certificate carries: the host name, `localhost`, then
+/// `autoconfig.D`, `autodiscover.D` and `mta-sts.D` for each local domain D.
+pub fn generated_names(hostname: &str, domains: &[String]) -> Vec<String> {
+    let mut names = vec![hostname.to_ascii_lowercase()];
+    let mut push = |n: String| {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    };
+    push("localhost".to_string());
+    for d in domains {
+        let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        for prefix in ["autoconfig", "autodiscover", "mta-sts"] {
+            push(format!("{prefix}.{d}"));
+        }
+    }
+    names
+}
+
+/// Why the generated certificate in `pem` must be made again at `now` (`None`: it
+/// serves): unreadable, ending within [`RENEW_BEFORE`], or missing one of `names`.
+pub fn needs_renewal(pem: &[u8], names: &[String], now: SystemTime) -> Option<&'static str> {
+    let Ok((_, pem)) = x509_parser::pem::parse_x509_pem(pem) else {
+        return Some("unreadable");
+    };
+    let Ok(cert) = pem.parse_x509() else {
+        return Some("unreadable");
+    };
+    let now = unix(now);
+    let not_after = cert.validity().not_after.timestamp();
+    if not_after - (RENEW_BEFORE.as_secs() as i64) <= now {
+        return Some("expiring");
+    }
+    let sans: Vec<String> = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    x509_parser::extensions::GeneralName::DNSName(d) => {
+                        Some(d.to_ascii_lowercase())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.iter().any(|n| !sans.contains(n)) {
+        return Some("names changed");
+    }
+    None
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Writes a self-signed ECDSA P-256 certificate whose subject CN is `hostname` and
+/// whose SANs are `names`, valid from a day before `now` for [`GENERATED_VALIDITY`].
 fn generate_self_signed(
     dir: &Path,
     cert: &Path,
     key: &Path,
     hostname: &str,
+    names: &[String],
+    now: SystemTime,
 ) -> Result<(), TlsError> {
     std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
-    let mut names = vec![hostname.to_string()];
-    if hostname != "localhost" {
-        names.push("localhost".to_string());
-    }
-    let generated =
-        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Config(e.to_string()))?;
-    write_private(key, generated.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(cert, generated.cert.pem()).map_err(|e| file_err(cert, e))?;
-    tracing::info!(path = %cert.display(), %hostname, "generated a self-signed certificate");
+    let config = |e: rcgen::Error| TlsError::Config(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(config)?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, hostname);
+    params.distinguished_name = dn;
+    let epoch = rcgen::date_time_ymd(1970, 1, 1);
+    let since_epoch = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let day = Duration::from_secs(24 * 3600);
+    params.not_before = epoch + since_epoch.saturating_sub(day);
+    params.not_after = epoch + since_epoch + GENERATED_VALIDITY;
+    let signing_key = rcgen::KeyPair::generate().map_err(config)?;
+    let generated = params.self_signed(&signing_key).map_err(config)?;
+    write_private(key, signing_key.serialize_pem().as_bytes())?;
+    std::fs::write(cert, generated.pem()).map_err(|e| file_err(cert, e))?;
+    tracing::info!(path = %cert.display(), %hostname, names = names.len(), "generated a self-signed certificate");
     Ok(())
 }
 
