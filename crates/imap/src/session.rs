@@ -73,6 +73,9 @@ pub(crate) struct Session {
     /// framer's handles index this list.
     pub spools: Vec<BlobWriter>,
     pub peer: SocketAddr,
+    /// The client a trusted proxy (a webmail) speaks for, from its ID
+    /// `x-originating-ip`; login limits count that address instead of the proxy's.
+    pub client_ip: Option<std::net::IpAddr>,
     pub tls: Option<TlsInfo>,
     pub shutdown: CancellationToken,
     pub enabled: Enabled,
@@ -97,6 +100,7 @@ impl Session {
             framer,
             spools: Vec::new(),
             peer,
+            client_ip: None,
             tls,
             shutdown,
             enabled: Enabled::default(),

@@ -69,7 +69,7 @@ async fn finish_login(s: &mut Session, tag: &Tag, creds: Credentials) -> Outcome
     let svc = s.svc.clone();
     let checked = svc
         .directory
-        .authenticate(&creds, Service::Imap, s.peer.ip())
+        .authenticate(&creds, Service::Imap, s.client_ip.unwrap_or(s.peer.ip()))
         .await;
     match checked {
         Ok(account) => {

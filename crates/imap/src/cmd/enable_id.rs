@@ -55,6 +55,17 @@ pub(crate) fn id(s: &mut Session, tag: &Tag, params: Option<IdParams>) -> Outcom
             })
             .collect();
         tracing::info!(client = %fields.join(" "), "client ID");
+        // A webmail on a trusted host names the client it speaks for (as Dovecot
+        // takes it): login limits then count that client, not the webmail.
+        if let Some(claimed) = p.iter().find_map(|(k, v)| {
+            k.eq_ignore_ascii_case(b"x-originating-ip")
+                .then(|| v.as_deref().map(String::from_utf8_lossy))
+                .flatten()
+        }) && let Some(ip) = s.svc.directory.originating_peer(s.peer.ip(), &claimed)
+        {
+            tracing::info!(client = %ip, "speaking for another client (ID x-originating-ip)");
+            s.client_ip = Some(ip);
+        }
     }
     let ours: IdParams = vec![
         (

@@ -25,6 +25,7 @@ async fn share_generated_certificate(
     store: &Store,
     tls: ServerTls,
     config: &Config,
+    domains: &[String],
 ) -> Result<ServerTls> {
     if !store.is_shared() || !tls.is_generated() {
         return Ok(tls);
@@ -50,15 +51,31 @@ async fn share_generated_certificate(
     if shared_cert.trim() == cert.trim() {
         return Ok(tls);
     }
+    // The shared one is about to expire or lacks a name this node wants: this node's
+    // fresh one replaces it for every node.
+    let names = pillarbox_net::tls::server::generated_names(&config.server.hostname, domains);
+    if let Some(why) = pillarbox_net::tls::server::needs_renewal(
+        shared_cert.as_bytes(),
+        &names,
+        std::time::SystemTime::now(),
+    ) {
+        store
+            .secret_setting_put("tls.generated", &format!("{cert}{key}"))
+            .await
+            .context("cannot share the renewed certificate")?;
+        tracing::info!(reason = why, "replaced the cluster's generated certificate");
+        return Ok(tls);
+    }
     std::fs::write(&cert_path, format!("{}\n", shared_cert.trim()))
         .with_context(|| format!("cannot write {}", cert_path.display()))?;
     std::fs::write(&key_path, shared_key)
         .with_context(|| format!("cannot write {}", key_path.display()))?;
     tracing::info!("using the certificate the cluster's first node generated");
-    Ok(ServerTls::load(
+    Ok(ServerTls::load_for_domains(
         &config.tls,
         &config.server.data_dir,
         &config.server.hostname,
+        domains,
     )?)
 }
 
@@ -95,8 +112,17 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
         .with_context(|| format!("cannot open {}", super::store_location(&config)))?;
     tracing::info!(data_dir = %data_dir.display(), store = %store.location(), node = store.node_name(), "store opened");
     let _background = store.spawn_background(Duration::from_millis(250));
-    let tls = ServerTls::load(&config.tls, data_dir, &config.server.hostname)?;
-    let tls = share_generated_certificate(&store, tls, &config).await?;
+    // The generated certificate also names autoconfig., autodiscover. and mta-sts. of
+    // each local domain (provisioning over HTTPS).
+    let domains: Vec<String> = store
+        .domain_list()
+        .await?
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    let tls =
+        ServerTls::load_for_domains(&config.tls, data_dir, &config.server.hostname, &domains)?;
+    let tls = share_generated_certificate(&store, tls, &config, &domains).await?;
     tracing::info!(
         certificate = %tls.certificate_path().display(),
         generated = tls.is_generated(),
@@ -106,6 +132,7 @@ pub async fn run(config: Config, log_format: Option<LogFormatArg>) -> Result<()>
     let monitoring = crate::monitoring::Monitoring::start(&store, &config, tls.certificate_path());
     crate::logging::record_errors(monitoring.monitor.clone());
     let directory = Directory::new(store.clone(), config.network.lan.clone(), &config.auth)
+        .with_trusted(config.network.trusted.clone())
         .with_monitor(monitoring.monitor.clone());
     let directory = super::with_srs(directory, &config).await?;
     let shutdown = Shutdown::new();
