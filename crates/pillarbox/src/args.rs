@@ -24,6 +24,10 @@ pub enum Command {
         #[arg(long, value_enum)]
         log_format: Option<LogFormatArg>,
     },
+    /// Set up a new server in one step: write a commented configuration (at --config,
+    /// default ./pillarbox.toml), create the data directory, the first domain with its
+    /// DKIM keys and an administrator account, and print the DNS records to publish.
+    Init(InitArgs),
     /// Check a configuration file.
     Config {
         #[command(subcommand)]
@@ -375,8 +379,14 @@ pub enum AccountCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Delete an account and its mail.
-    Remove { address: String },
+    /// Delete an account and its mail (asks first on a terminal).
+    Remove {
+        /// The account's full address.
+        address: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -997,4 +1007,31 @@ pub enum MigrateCommand {
         #[arg(long)]
         quiet: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The server's fully-qualified name, the one the MX record will point to.
+    #[arg(long)]
+    pub hostname: String,
+    /// The first mail domain.
+    #[arg(long)]
+    pub domain: String,
+    /// The administrator's address (default: postmaster@DOMAIN).
+    #[arg(long)]
+    pub admin: Option<String>,
+    /// Read the administrator's password from standard input (its first line).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Where the data goes (default: /var/lib/pillarbox for a configuration in
+    /// /etc/pillarbox, else pillarbox-data beside the configuration).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Listen on the standard ports (25, 465, 587, 143, 993, 110, 995, 80, 443, 4190)
+    /// of every address, instead of 127.0.0.1 and unprivileged ports.
+    #[arg(long)]
+    pub public: bool,
+    /// Overwrite an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
 }

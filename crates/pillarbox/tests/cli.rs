@@ -376,3 +376,73 @@ fn a_tool_without_the_servers_configuration_does_not_make_an_empty_store() {
         "the short default host name is pointed out"
     );
 }
+
+#[test]
+fn init_sets_up_a_server_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("etc/pillarbox.toml");
+    let out = ok(cli(
+        &config,
+        &[
+            "init",
+            "--hostname",
+            "mail.example.test",
+            "--domain",
+            "example.test",
+            "--password-stdin",
+        ],
+        Some("s3cret\n"),
+    ));
+    assert!(
+        out.contains("account postmaster@example.test added"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MX") && out.contains("v=DKIM1"),
+        "the records: {out}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("hostname = \"mail.example.test\""), "{text}");
+    assert!(
+        dir.path().join("etc/pillarbox-data/pillarbox.db").is_file(),
+        "the data directory beside the configuration"
+    );
+    let checked = ok(cli(
+        &config,
+        &["config", "check", config.to_str().unwrap()],
+        None,
+    ));
+    assert!(checked.contains("configuration is valid"), "{checked}");
+    assert_eq!(
+        ok(cli(&config, &["account", "list"], None)),
+        "postmaster@example.test\n"
+    );
+    // Not twice, and not with a short host name.
+    let again = fails(cli(
+        &config,
+        &[
+            "init",
+            "--hostname",
+            "mail.example.test",
+            "--domain",
+            "example.test",
+            "--password-stdin",
+        ],
+        Some("s3cret\n"),
+    ));
+    assert!(again.contains("exists already"), "{again}");
+    let other = dir.path().join("other.toml");
+    let short = fails(cli(
+        &other,
+        &[
+            "init",
+            "--hostname",
+            "vm",
+            "--domain",
+            "example.test",
+            "--password-stdin",
+        ],
+        Some("s3cret\n"),
+    ));
+    assert!(short.contains("fully-qualified"), "{short}");
+}

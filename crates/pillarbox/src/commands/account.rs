@@ -71,8 +71,21 @@ pub async fn run(cmd: AccountCommand, dir: &Directory) -> Result<()> {
             dir.set_password(&a, &password).await?;
             println!("password of {} changed", a.address());
         }
-        AccountCommand::Remove { address } => {
+        AccountCommand::Remove { address, yes } => {
             let a = find(dir, &address).await?;
+            use std::io::IsTerminal;
+            if !yes && std::io::stdin().is_terminal() {
+                let mut used = String::new();
+                if a.used_bytes > 0 {
+                    used = format!(" and its {} bytes of mail", a.used_bytes);
+                }
+                eprint!("delete {}{used}? type yes: ", a.address());
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if answer.trim() != "yes" {
+                    anyhow::bail!("not removed");
+                }
+            }
             dir.store().account_delete(a.id).await?;
             println!("account {} removed", a.address());
         }

@@ -6,6 +6,7 @@ mod alias;
 pub(crate) mod auth;
 mod collect;
 mod domain;
+mod init;
 mod monitor;
 mod quarantine;
 mod queue;
@@ -43,7 +44,7 @@ pub async fn run(mut cli: Cli) -> Result<()> {
     // configuration must not quietly make (and then list) an empty one.
     let creates = matches!(
         cli.command,
-        Command::Serve { .. } | Command::Config { .. } | Command::Restore { .. }
+        Command::Serve { .. } | Command::Config { .. } | Command::Restore { .. } | Command::Init(_)
     );
     if !explicit && !creates {
         let config = load_config(cli.config.as_deref())?;
@@ -84,6 +85,7 @@ pub async fn run(mut cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Init(args) => init::run(args, cli.config.as_deref()).await,
         Command::Serve { log_format } => {
             let config = load_config(cli.config.as_deref())?;
             serve::run(config, log_format).await
