@@ -64,6 +64,7 @@ const COMMON: &[&str] = &[
     "UNAUTHENTICATE",
     "OBJECTID",
     "PREVIEW",
+    "SAVEDATE",
 ];
 
 /// The capability list for `s`.
@@ -227,6 +228,7 @@ mod tests {
                     "PARTIAL",
                     "REPLACE",
                     "UIDONLY",
+                    "SAVEDATE",
                     "MESSAGELIMIT=500",
                 ],
                 &[

@@ -23,6 +23,8 @@ pub(crate) struct ViewEntry {
     pub keywords: Box<str>,
     pub modseq: u64,
     pub internal_date: i64,
+    /// When the entry was saved into the mailbox (RFC 8514), if known.
+    pub saved_at: Option<i64>,
     pub size: u64,
     /// The blob holding the message (SHA-256), the key of the message cache.
     pub blob: BlobKey,
@@ -71,6 +73,7 @@ impl ViewEntry {
             keywords: e.keywords.into_boxed_str(),
             modseq: e.modseq,
             internal_date: e.internal_date,
+            saved_at: e.saved_at,
             size: e.size,
             blob: blob_key(&b.blob),
             expunged: false,
@@ -429,6 +432,7 @@ mod tests {
             modseq,
             internal_date: 0,
             size: 10,
+            saved_at: None,
         }
     }
 

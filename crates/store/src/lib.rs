@@ -31,7 +31,7 @@ mod types;
 
 pub use api::{
     AddressLookup, Alert, CollectedMark, CollectionAccount, CollectionUpdate, DeliveredEntry,
-    DeliveryOutcome, Event, EventFilter, GcReport, GreylistPolicy, LocalTarget,
+    DeliveryOutcome, Event, EventFilter, GcReport, GreylistPolicy, LocalTarget, MetadataSet,
     NewCollectionAccount, NewMessage, NewQuarantined, NewQueuedMessage, OutboxItem, OutboxResult,
     Quarantined, QueueItem, QueueListing, QueueRecipientInfo, QueuedRecipient, RecipientResult,
     SessionInfo, SieveForDelivery, SieveScript, StatDelta, StatValue, TraceStep, Webhook,

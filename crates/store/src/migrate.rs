@@ -115,6 +115,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("keywords", Text),
             ("modseq", Int),
             ("internal_date", Int),
+            ("saved_at", Int),
         ],
     ),
     (
@@ -222,6 +223,15 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("reason", Text),
             ("verdict", Text),
             ("source", Text),
+        ],
+    ),
+    (
+        "metadata",
+        &[
+            ("account_id", Int),
+            ("mailbox_id", Int),
+            ("name", Text),
+            ("value", Bytes),
         ],
     ),
     (

@@ -1,6 +1,6 @@
 //! Pure rules both engines apply the same way, kept apart so the two SQL trees stay
 //! mirrors of each other without copying logic: splitting an address, merging IMAP
-//! keywords on STORE, the next Sieve generation.
+//! keywords on STORE, the next Sieve generation, the METADATA entry limit.
 
 use crate::error::{Result, StoreError};
 use crate::types::FlagOp;
@@ -33,6 +33,28 @@ pub(crate) fn merge_keywords(current: &str, op: FlagOp, given: &[String]) -> Str
         FlagOp::Remove => kws.retain(|x| !given.iter().any(|k| k.eq_ignore_ascii_case(x))),
     }
     kws.join(" ")
+}
+
+/// Whether setting `changes` over a scope holding `names` would add an entry and
+/// leave more than `max` (RFC 5464 §4.3 `[METADATA TOOMANY]`). Names compare
+/// case-insensitively (RFC 5464 §3.2).
+pub(crate) fn metadata_too_many(
+    names: &[String],
+    changes: &[(String, Option<Vec<u8>>)],
+    max: usize,
+) -> bool {
+    let mut after: std::collections::BTreeSet<String> =
+        names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    let mut added = false;
+    for (name, value) in changes {
+        let name = name.to_ascii_lowercase();
+        if value.is_some() {
+            added |= after.insert(name);
+        } else {
+            after.remove(&name);
+        }
+    }
+    added && after.len() > max
 }
 
 /// A new `accounts.sieve_generation` for an account whose active script changed: the

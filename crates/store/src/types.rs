@@ -189,6 +189,9 @@ pub struct Entry {
     pub internal_date: i64,
     /// RFC822.SIZE.
     pub size: u64,
+    /// When the entry was saved into this mailbox (RFC 8514 SAVEDATE), seconds since
+    /// the Unix epoch; `None` for entries saved before save dates were kept.
+    pub saved_at: Option<i64>,
 }
 
 /// Counts for STATUS and SELECT.

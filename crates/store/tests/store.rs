@@ -93,6 +93,7 @@ async fn migrations_run_on_empty_and_on_migrated_database() {
          DROP TABLE sieve_scripts; DROP TABLE sieve_memory; \
          ALTER TABLE accounts DROP COLUMN sieve_generation; \
          DROP TABLE quarantine; DROP TABLE greylist; \
+         DROP TABLE metadata; ALTER TABLE mailbox_entries DROP COLUMN saved_at; \
          DELETE FROM schema_migrations WHERE version >= 2;",
     )
     .unwrap();

@@ -63,6 +63,7 @@ fn plan(attrs: &[FetchAttr]) -> Plan {
             FetchAttr::Preview { .. } => (true, Raw::Whole, false),
             FetchAttr::EmailId
             | FetchAttr::ThreadId
+            | FetchAttr::SaveDate
             | FetchAttr::Flags
             | FetchAttr::InternalDate
             | FetchAttr::Rfc822Size
@@ -304,6 +305,7 @@ fn needs_message(a: &FetchAttr) -> bool {
         a,
         FetchAttr::EmailId
             | FetchAttr::ThreadId
+            | FetchAttr::SaveDate
             | FetchAttr::Flags
             | FetchAttr::InternalDate
             | FetchAttr::Rfc822Size
@@ -340,6 +342,9 @@ impl Render<'_> {
             )))),
             // RFC 8474 §5.2: threads are not tracked, so THREADID is NIL.
             FetchAttr::ThreadId => Some(FetchItem::ThreadId(None)),
+            // RFC 8514 §4.2: when the entry was saved into this mailbox; NIL for an
+            // entry saved before save dates were kept.
+            FetchAttr::SaveDate => Some(FetchItem::SaveDate(e.saved_at.map(internal_date))),
             _ => None,
         };
         if let Some(item) = simple {
@@ -415,6 +420,7 @@ impl Render<'_> {
             }
             FetchAttr::EmailId
             | FetchAttr::ThreadId
+            | FetchAttr::SaveDate
             | FetchAttr::Uid
             | FetchAttr::Flags
             | FetchAttr::InternalDate

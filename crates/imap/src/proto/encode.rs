@@ -557,7 +557,7 @@ fn write_body_data(out: &mut Vec<u8>, data: Option<&[u8]>, binary: bool) {
 }
 
 /// RFC 9051 §9 `msg-att-dynamic` / `msg-att-static`, RFC 3516 §6, RFC 7162 §7,
-/// RFC 8474 §7 (EMAILID, THREADID), RFC 8970 §6 (PREVIEW).
+/// RFC 8474 §7 (EMAILID, THREADID), RFC 8970 §6 (PREVIEW), RFC 8514 §5 (SAVEDATE).
 fn write_fetch_item(out: &mut Vec<u8>, item: &FetchItem, opts: EncodeOptions) {
     match item {
         FetchItem::Flags(flags) => {
@@ -619,6 +619,11 @@ fn write_fetch_item(out: &mut Vec<u8>, item: &FetchItem, opts: EncodeOptions) {
             out.extend_from_slice(b"THREADID (");
             out.extend_from_slice(id);
             out.push(b')');
+        }
+        FetchItem::SaveDate(None) => out.extend_from_slice(b"SAVEDATE NIL"),
+        FetchItem::SaveDate(Some(d)) => {
+            out.extend_from_slice(b"SAVEDATE ");
+            d.write(out);
         }
         FetchItem::Preview(text) => {
             out.extend_from_slice(b"PREVIEW ");

@@ -137,6 +137,8 @@ pub enum FetchAttr {
     EmailId,
     /// `THREADID` (RFC 8474 §5.2)
     ThreadId,
+    /// `SAVEDATE` (RFC 8514 §4.2)
+    SaveDate,
     /// `PREVIEW` or `PREVIEW (LAZY)` (RFC 8970 §3)
     Preview {
         /// `LAZY`: the server may answer NIL rather than compute the preview now.

@@ -522,6 +522,8 @@ pub enum FetchItem {
     ThreadId(Option<Bytes>),
     /// `PREVIEW nstring` (RFC 8970 §3): UTF-8 text, NIL when not available.
     Preview(Option<Bytes>),
+    /// `SAVEDATE "..."` or `SAVEDATE NIL` (RFC 8514 §4.2)
+    SaveDate(Option<DateTime>),
 }
 
 /// Untagged data (RFC 9051 §7.2-§7.5).

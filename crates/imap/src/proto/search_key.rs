@@ -147,6 +147,14 @@ pub enum SearchKey {
     SentOn(Date),
     /// `SENTSINCE date`
     SentSince(Date),
+    /// `SAVEDBEFORE date` (RFC 8514 §4.3, save date)
+    SavedBefore(Date),
+    /// `SAVEDON date` (RFC 8514 §4.3)
+    SavedOn(Date),
+    /// `SAVEDSINCE date` (RFC 8514 §4.3)
+    SavedSince(Date),
+    /// `SAVEDATESUPPORTED` (RFC 8514 §4.3)
+    SaveDateSupported,
     /// `LARGER n`
     Larger(u64),
     /// `SMALLER n`

@@ -1,5 +1,6 @@
 //! SEARCH criteria evaluation (RFC 9051 §6.4.4 with the RFC 3501 keys, RFC 5032
-//! OLDER/YOUNGER, RFC 7162 MODSEQ, RFC 5182 `$`, RFC 8474 EMAILID/THREADID): a
+//! OLDER/YOUNGER, RFC 7162 MODSEQ, RFC 5182 `$`, RFC 8474 EMAILID/THREADID, RFC 8514
+//! SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED): a
 //! [`SearchKey`] is compiled once into a [`Query`] (strings decoded from the command's
 //! charset and case-folded), then evaluated per message in three-valued logic, so that
 //! a first pass over the view decides everything flags, sizes, dates and numbers can,
@@ -49,6 +50,9 @@ pub(crate) enum Query {
     Text(CaseInsensitiveNeedle),
     Internal(DateCmp, i64),
     Sent(DateCmp, i64),
+    /// RFC 8514 §4.3: the save date's day; an entry saved before save dates were kept
+    /// is compared by its internal date (the RFC's rule for storage without them).
+    Saved(DateCmp, i64),
     Larger(u64),
     Smaller(u64),
     Older(u32),
@@ -135,6 +139,11 @@ fn compile_key(key: &SearchKey, s: &Strings) -> Query {
         K::SentBefore(d) => Query::Sent(DateCmp::Before, d.days_since_epoch()),
         K::SentOn(d) => Query::Sent(DateCmp::On, d.days_since_epoch()),
         K::SentSince(d) => Query::Sent(DateCmp::Since, d.days_since_epoch()),
+        K::SavedBefore(d) => Query::Saved(DateCmp::Before, d.days_since_epoch()),
+        K::SavedOn(d) => Query::Saved(DateCmp::On, d.days_since_epoch()),
+        K::SavedSince(d) => Query::Saved(DateCmp::Since, d.days_since_epoch()),
+        // RFC 8514 §4.3: every mailbox keeps save dates, so this matches every message.
+        K::SaveDateSupported => Query::All,
         K::Larger(n) => Query::Larger(*n),
         K::Smaller(n) => Query::Smaller(*n),
         K::Older(n) => Query::Older(*n),
@@ -253,6 +262,7 @@ pub(crate) fn eval(q: &Query, c: &Candidate<'_>, ctx: &Context<'_>) -> Option<bo
         Query::Larger(n) => e.size > *n,
         Query::Smaller(n) => e.size < *n,
         Query::Internal(cmp, d) => compare(*cmp, day_of(e.internal_date), *d),
+        Query::Saved(cmp, d) => compare(*cmp, day_of(e.saved_at.unwrap_or(e.internal_date)), *d),
         Query::Older(secs) => ctx.now - e.internal_date >= i64::from(*secs),
         Query::Younger(secs) => ctx.now - e.internal_date <= i64::from(*secs),
         Query::Uid(set) => in_set(set, e.uid, ctx.largest_uid, ctx.saved, e.uid),

@@ -13,6 +13,7 @@ fn entry(uid: u32, flags: u32, keywords: &str, size: u64, date: i64, modseq: u64
         keywords: keywords.into(),
         modseq,
         internal_date: date,
+        saved_at: None,
         size,
         blob: [0; 32],
         expunged: false,

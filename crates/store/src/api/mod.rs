@@ -9,6 +9,7 @@ mod imap;
 mod mail;
 mod mailbox;
 mod maintenance;
+mod metadata;
 pub(crate) mod monitor;
 mod queue;
 mod scan;
@@ -18,6 +19,7 @@ pub use collect::{CollectedMark, CollectionAccount, CollectionUpdate, NewCollect
 pub use directory::AddressLookup;
 pub use mail::{DeliveredEntry, DeliveryOutcome, LocalTarget, NewMessage};
 pub use maintenance::GcReport;
+pub use metadata::MetadataSet;
 pub use monitor::{
     Alert, Event, EventFilter, OutboxItem, OutboxResult, SessionInfo, StatDelta, StatValue,
     TraceStep, Webhook,

@@ -172,6 +172,7 @@ pub(crate) fn delete(c: &mut Tx<'_>, id: AccountId) -> Result<()> {
         &[&id.0],
     )?;
     c.execute("DELETE FROM subscriptions WHERE account_id = $1", &[&id.0])?;
+    c.execute("DELETE FROM metadata WHERE account_id = $1", &[&id.0])?;
     super::sieve::delete_account(c, id)?;
     c.execute("DELETE FROM accounts WHERE id = $1", &[&id.0])?;
     Ok(())

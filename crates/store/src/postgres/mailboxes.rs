@@ -195,6 +195,7 @@ pub(crate) fn delete_with_entries(c: &mut Tx<'_>, id: MailboxId) -> Result<()> {
     )?;
     c.execute("DELETE FROM expunged WHERE mailbox_id = $1", &[&id.0])?;
     c.execute("DELETE FROM pop3_retrieved WHERE mailbox_id = $1", &[&id.0])?;
+    c.execute("DELETE FROM metadata WHERE mailbox_id = $1", &[&id.0])?;
     c.execute("DELETE FROM mailboxes WHERE id = $1", &[&id.0])?;
     c.execute(
         "UPDATE accounts SET used_bytes = GREATEST(used_bytes - $2, 0) WHERE id = $1",

@@ -105,8 +105,8 @@ pub(crate) fn append_entry(
     };
     let (account, uid, modseq): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
     c.execute(
-        "INSERT INTO mailbox_entries (mailbox_id, uid, message_id, flags, keywords, modseq, internal_date) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO mailbox_entries (mailbox_id, uid, message_id, flags, keywords, modseq, internal_date, saved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &mailbox.0,
             &uid,
@@ -115,6 +115,7 @@ pub(crate) fn append_entry(
             &keywords,
             &modseq,
             &internal_date,
+            &super::now(),
         ],
     )?;
     c.execute(

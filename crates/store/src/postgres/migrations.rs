@@ -13,8 +13,15 @@ use super::Tx;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] =
-    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 /// Key of the advisory lock held while migrating ("PBXMIGR" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0050_4258_4d49_4752;
@@ -439,3 +446,17 @@ pub(crate) fn run(t: &mut Tx<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// IMAP SAVEDATE and METADATA, as in the SQLite engine's V7.
+const V7: &str = r#"
+ALTER TABLE mailbox_entries ADD COLUMN saved_at BIGINT;
+
+CREATE TABLE metadata (
+    account_id  BIGINT REFERENCES accounts(id),
+    mailbox_id  BIGINT REFERENCES mailboxes(id),
+    name        TEXT NOT NULL,
+    value       BYTEA NOT NULL
+);
+CREATE UNIQUE INDEX metadata_key ON metadata (COALESCE(account_id, 0), COALESCE(mailbox_id, 0), name);
+CREATE INDEX metadata_mailbox ON metadata (mailbox_id);
+"#;

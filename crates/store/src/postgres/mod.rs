@@ -24,6 +24,7 @@ pub(crate) mod imap;
 pub(crate) mod listen;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
+pub(crate) mod metadata;
 pub(crate) mod migrations;
 pub(crate) mod monitor;
 pub(crate) use migrations::run as migrations_run;

@@ -156,6 +156,7 @@ pub(crate) fn delete(c: &Connection, id: AccountId) -> Result<()> {
         [id.0],
     )?;
     c.execute("DELETE FROM subscriptions WHERE account_id = ?1", [id.0])?;
+    c.execute("DELETE FROM metadata WHERE account_id = ?1", [id.0])?;
     super::sieve::delete_account(c, id)?;
     let n = c.execute("DELETE FROM accounts WHERE id = ?1", [id.0])?;
     if n == 0 {

@@ -12,7 +12,7 @@ use crate::types::{
 };
 
 const ENTRY_COLUMNS: &str =
-    "e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, m.size";
+    "e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, m.size, e.saved_at";
 
 fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
@@ -23,6 +23,7 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         modseq: r.get::<_, i64>(4)? as u64,
         internal_date: r.get(5)?,
         size: r.get::<_, i64>(6)? as u64,
+        saved_at: r.get(7)?,
     })
 }
 

@@ -9,8 +9,7 @@ use crate::blob::BlobHash;
 use crate::error::{Result, StoreError};
 use crate::types::{BlobEntry, Entry, MailboxDelta, MailboxId, MailboxSnapshot, MessageId};
 
-const COLUMNS: &str =
-    "e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, m.size, m.blob_hash";
+const COLUMNS: &str = "e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, m.size, m.blob_hash, e.saved_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Entry, String)> {
     Ok((
@@ -22,6 +21,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Entry, String)> {
             modseq: r.get::<_, i64>(4)? as u64,
             internal_date: r.get(5)?,
             size: r.get::<_, i64>(6)? as u64,
+            saved_at: r.get(8)?,
         },
         r.get(7)?,
     ))

@@ -184,6 +184,7 @@ pub(crate) fn delete_with_entries(c: &Connection, id: MailboxId) -> Result<()> {
     let freed: i64 = entries.iter().map(|e| e.1).sum();
     c.execute("DELETE FROM mailbox_entries WHERE mailbox_id = ?1", [id.0])?;
     c.execute("DELETE FROM expunged WHERE mailbox_id = ?1", [id.0])?;
+    c.execute("DELETE FROM metadata WHERE mailbox_id = ?1", [id.0])?;
     c.execute("DELETE FROM mailboxes WHERE id = ?1", [id.0])?;
     c.execute(
         "UPDATE accounts SET used_bytes = MAX(used_bytes - ?2, 0) WHERE id = ?1",

@@ -104,10 +104,10 @@ pub(crate) fn append_entry(
     c.prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?
         .execute(params![mailbox.0, uidnext + 1, modseq])?;
     c.prepare_cached(
-        "INSERT INTO mailbox_entries (mailbox_id, uid, message_id, flags, keywords, modseq, internal_date) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO mailbox_entries (mailbox_id, uid, message_id, flags, keywords, modseq, internal_date, saved_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![mailbox.0, uidnext, message.0, flags, keywords, modseq, internal_date])?;
+    .execute(params![mailbox.0, uidnext, message.0, flags, keywords, modseq, internal_date, super::now()])?;
     c.prepare_cached("UPDATE accounts SET used_bytes = used_bytes + ?2 WHERE id = ?1")?
         .execute(params![account, size as i64])?;
     Ok(Appended {

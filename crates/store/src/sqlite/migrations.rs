@@ -6,8 +6,15 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-pub(crate) const MIGRATIONS: &[(u32, &str)] =
-    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 const V1: &str = r#"
 -- Global counters, e.g. the last UIDVALIDITY handed out (kept increasing across
@@ -432,4 +439,22 @@ CREATE TABLE greylist (
     passes      INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX greylist_seen ON greylist (last_seen);
+"#;
+
+/// IMAP SAVEDATE and METADATA. `saved_at` is when the entry was saved into its mailbox
+/// (RFC 8514), NULL for entries saved before this migration (not known). `metadata`
+/// holds annotations (RFC 5464) of a mailbox (`mailbox_id`) or of the server
+/// (`mailbox_id` NULL), by lowercased entry name (`/private/...` or `/shared/...`);
+/// `account_id` NULL is a server entry every account reads (set by the administrator).
+const V7: &str = r#"
+ALTER TABLE mailbox_entries ADD COLUMN saved_at INTEGER;
+
+CREATE TABLE metadata (
+    account_id  INTEGER REFERENCES accounts(id),
+    mailbox_id  INTEGER REFERENCES mailboxes(id),
+    name        TEXT NOT NULL,
+    value       BLOB NOT NULL
+);
+CREATE UNIQUE INDEX metadata_key ON metadata (COALESCE(account_id, 0), COALESCE(mailbox_id, 0), name);
+CREATE INDEX metadata_mailbox ON metadata (mailbox_id);
 "#;

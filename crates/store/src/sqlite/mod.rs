@@ -15,6 +15,7 @@ pub(crate) mod entries;
 pub(crate) mod imap;
 pub(crate) mod mailboxes;
 pub(crate) mod messages;
+pub(crate) mod metadata;
 pub(crate) mod migrations;
 pub(crate) mod monitor;
 pub(crate) mod pop3;

@@ -139,6 +139,7 @@ fn fetch_att(lx: &mut Lexer<'_>) -> Result<FetchAttr> {
         },
         b"EMAILID" => FetchAttr::EmailId,
         b"THREADID" => FetchAttr::ThreadId,
+        b"SAVEDATE" => FetchAttr::SaveDate,
         b"PREVIEW" => FetchAttr::Preview {
             lazy: preview_modifiers(lx)?,
         },
