@@ -28,6 +28,17 @@ pub enum Command {
     /// default ./pillarbox.toml), create the data directory, the first domain with its
     /// DKIM keys and an administrator account, and print the DNS records to publish.
     Init(InitArgs),
+    /// Shell completions on standard output, e.g.
+    /// `pillarbox completions bash > /etc/bash_completion.d/pillarbox`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (pillarbox.1 and one per command) into DIR.
+    Man {
+        /// The directory, e.g. /usr/local/share/man/man1.
+        dir: PathBuf,
+    },
     /// Check a configuration file.
     Config {
         #[command(subcommand)]

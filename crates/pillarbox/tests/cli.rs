@@ -446,3 +446,41 @@ fn init_sets_up_a_server_in_one_command() {
     ));
     assert!(short.contains("fully-qualified"), "{short}");
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_same_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["completions", "bash"])
+        .current_dir(dir.path())
+        .env_remove("PILLARBOX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("quarantine") && text.contains("--password-stdin"));
+    let man = dir.path().join("man1");
+    let out = Command::new(bin())
+        .args(["man", man.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env_remove("PILLARBOX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(man.join("pillarbox-import-maildir.1")).unwrap();
+    assert!(page.contains(".TH") && page.contains("account"), "{page}");
+    // `man` itself reads it.
+    let shown = Command::new("man")
+        .args(["-l", man.join("pillarbox.1").to_str().unwrap()])
+        .env("MANPAGER", "cat")
+        .output();
+    if let Ok(shown) = shown {
+        if shown.status.success() {
+            assert!(String::from_utf8_lossy(&shown.stdout).contains("pillarbox"));
+        }
+    }
+}

@@ -44,7 +44,12 @@ pub async fn run(mut cli: Cli) -> Result<()> {
     // configuration must not quietly make (and then list) an empty one.
     let creates = matches!(
         cli.command,
-        Command::Serve { .. } | Command::Config { .. } | Command::Restore { .. } | Command::Init(_)
+        Command::Serve { .. }
+            | Command::Config { .. }
+            | Command::Restore { .. }
+            | Command::Init(_)
+            | Command::Completions { .. }
+            | Command::Man { .. }
     );
     if !explicit && !creates {
         let config = load_config(cli.config.as_deref())?;
@@ -86,6 +91,21 @@ pub async fn run(mut cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Init(args) => init::run(args, cli.config.as_deref()).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "pillarbox", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the pages into {}", dir.display()))?;
+            println!("manual pages written to {}", dir.display());
+            Ok(())
+        }
         Command::Serve { log_format } => {
             let config = load_config(cli.config.as_deref())?;
             serve::run(config, log_format).await
