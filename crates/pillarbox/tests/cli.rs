@@ -478,9 +478,9 @@ fn completions_and_manual_pages_come_from_the_same_definitions() {
         .args(["-l", man.join("pillarbox.1").to_str().unwrap()])
         .env("MANPAGER", "cat")
         .output();
-    if let Ok(shown) = shown {
-        if shown.status.success() {
-            assert!(String::from_utf8_lossy(&shown.stdout).contains("pillarbox"));
-        }
+    if let Ok(shown) = shown
+        && shown.status.success()
+    {
+        assert!(String::from_utf8_lossy(&shown.stdout).contains("pillarbox"));
     }
 }
