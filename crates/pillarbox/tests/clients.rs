@@ -341,6 +341,42 @@ fn the_cli_shows_the_same_profile_and_its_dns_records() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), cli_doc);
+    // Security headers on every answer (HSTS only over TLS).
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("http://{}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=bob@example.test", s.addr("http")),
+        ])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains("x-content-type-options: nosniff")
+            && head.contains("x-frame-options: deny")
+            && head.contains("content-security-policy: default-src 'none'")
+            && !head.contains("strict-transport-security"),
+        "{head}"
+    );
+    let out = Command::new("curl")
+        .args([
+            "-sSk",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("https://{}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=bob@example.test", s.addr("https")),
+        ])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains("strict-transport-security: max-age=31536000"),
+        "{head}"
+    );
     let err = fails(s.cli(&["domain", "clients", "quiet.test"], None));
     assert!(err.contains("switched off"), "{err}");
     let err = fails(s.cli(&["domain", "clients", "elsewhere.test"], None));

@@ -187,7 +187,13 @@ fn new_settings(o: &CollectOptions, config: &Config) -> Result<AccountSettings> 
             .address
             .clone()
             .or_else(|| user.contains('@').then(|| user.clone()))
-            .ok_or_else(|| anyhow!("--address is required when --user is not an address"))?,
+            .ok_or_else(|| {
+                anyhow!(
+                    "--address is required when --user is not an address: the remote mailbox's \
+                     own address, the recipient of collected mail forwarded downstream and the \
+                     account's name in listings"
+                )
+            })?,
         username: user,
         proxy: None,
         schedule: Schedule {
