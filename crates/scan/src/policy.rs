@@ -350,7 +350,11 @@ impl Scanners {
                     score = Some(score.unwrap_or(0.0) + r.score);
                     symbols.extend(r.symbols.iter().cloned());
                     rspamd_says = Some(r.action);
-                    smtp_message = r.smtp_message.clone();
+                    // One line of printable text: it becomes an SMTP reply.
+                    smtp_message = r
+                        .smtp_message
+                        .as_deref()
+                        .map(|m| m.chars().filter(|c| !c.is_control()).collect::<String>());
                     out.summary["rspamd"] = json!({
                         "action": r.action.as_str(),
                         "score": r.score,
@@ -502,8 +506,12 @@ fn reply_parts(reply: Option<&str>, code: u16, status: &str) -> (u16, String, St
         && first
             .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let (status, text) = if is_status {
+    // RFC 3463 §3.1: the status's class is the reply code's first digit.
+    let same_class = first.as_bytes().first() == code.to_string().as_bytes().first();
+    let (status, text) = if is_status && same_class {
         (first.to_string(), words.next().unwrap_or("").to_string())
+    } else if is_status {
+        (status.to_string(), words.next().unwrap_or("").to_string())
     } else {
         (status.to_string(), rest.clone())
     };
@@ -605,6 +613,12 @@ mod tests {
             (554, "5.7.1".into(), "Spam".into())
         );
         assert_eq!(reply_parts(None, 451, "4.7.1").0, 451);
+        assert_eq!(
+            reply_parts(Some("550 4.7.1 mixed"), 550, "5.7.1"),
+            (550, "5.7.1".into(), "mixed".into()),
+            "a status of another class than the code is replaced"
+        );
+        assert_eq!(reply_parts(Some("550 5.7.1 a\r\nb"), 550, "5.7.1").2, "ab");
         assert_eq!(
             reply_parts(Some("451 4.7.1 later"), 550, "5.7.1"),
             (550, "5.7.1".into(), "451 4.7.1 later".into()),
