@@ -105,11 +105,14 @@ pub async fn maildir(
         for sub in ["cur", "new", "tmp"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| io_err(&dir, &e))?;
         }
-        let existing: Vec<String> = std::fs::read_dir(dir.join("cur"))
-            .map_err(|e| io_err(&dir, &e))?
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+        // Base name → file name of what an earlier export wrote.
+        let existing: std::collections::HashMap<String, String> =
+            std::fs::read_dir(dir.join("cur"))
+                .map_err(|e| io_err(&dir, &e))?
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .map(|f| (maildir::base_name(&f).to_string(), f))
+                .collect();
         let mut letters = std::fs::read_to_string(dir.join("dovecot-keywords"))
             .map(|t| maildir::parse_keywords(&t))
             .unwrap_or_default();
@@ -118,7 +121,7 @@ pub async fn maildir(
         let host = "pillarbox";
         let n = for_each_message(store, &m, progress, |msg| {
             let base = format!("{}.P{}Q{}.{host}", msg.date, msg.uid, m.uidvalidity);
-            if let Some(name) = existing.iter().find(|f| maildir::base_name(f) == base) {
+            if let Some(name) = existing.get(&base) {
                 files.push((msg.uid, name.clone()));
                 skipped += 1;
                 return Ok(());
