@@ -46,19 +46,16 @@ async fn for_each_message(
     mut each: impl FnMut(Outgoing) -> Result<(), TransferError>,
 ) -> Result<u64, TransferError> {
     let entries = store.entries(mailbox.id).await?;
-    let blobs = store.entry_blobs(mailbox.id).await?;
+    let blobs: std::collections::HashMap<u32, pillarbox_store::BlobHash> = store
+        .entry_blobs(mailbox.id)
+        .await?
+        .into_iter()
+        .map(|(uid, h, _)| (uid, h))
+        .collect();
     progress.mailbox(&mailbox.name, entries.len() as u64);
     let mut n = 0;
     for chunk in entries.chunks(CHUNK) {
-        let hashes: Vec<_> = chunk
-            .iter()
-            .map(|e| {
-                blobs
-                    .iter()
-                    .find(|(uid, _, _)| *uid == e.uid)
-                    .map(|(_, h, _)| h.clone())
-            })
-            .collect();
+        let hashes: Vec<_> = chunk.iter().map(|e| blobs.get(&e.uid).cloned()).collect();
         let wanted: Vec<_> = hashes.iter().flatten().cloned().collect();
         let mut contents = store.blob_contents(wanted).await?.into_iter();
         for (e, h) in chunk.iter().zip(hashes) {
