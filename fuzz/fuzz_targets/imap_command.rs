@@ -6,16 +6,17 @@
 //! `list-mailbox = 1*list-char`, a leading `~` included: only `~{` starts a literal8),
 //! and that commands of the newer syntaxes built from the input (OBJECTID's `EMAILID`,
 //! PARTIAL ranges in SEARCH RETURN and as a FETCH modifier, PREVIEW (LAZY), REPLACE
-//! with its mailbox and message literals) parse back to what was written. The same
-//! checks run under proptest in `crates/imap/tests/new_syntax.rs`.
+//! with its mailbox and message literals, METADATA's SETMETADATA with a literal8 value
+//! and GETMETADATA with its options) parse back to what was written. The same checks
+//! (METADATA's aside) run under proptest in `crates/imap/tests/new_syntax.rs`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pillarbox_imap::proto::{
     Command, CommandBody, FetchAttr, FetchAttrs, FrameEvent, Framer, FramerConfig, LiteralData,
-    LiteralRole, ParseError, PartialRange, SearchKey, SearchReturn, parse_command, parse_idle_done,
-    parse_sasl_response,
+    LiteralRole, MetadataDepth, ParseError, PartialRange, SearchKey, SearchReturn, parse_command,
+    parse_idle_done, parse_sasl_response,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -72,6 +73,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = streamed;
     list_pattern_round_trip(input);
     new_syntax_round_trip(input);
+    metadata_round_trip(input);
 });
 
 /// RFC 9051 §9 `list-char = ATOM-CHAR / list-wildcards / resp-specials`: any CHAR but
@@ -229,5 +231,66 @@ fn new_syntax_round_trip(input: &[u8]) {
             assert_eq!(r.message.data, LiteralData::Inline(message.into()));
         }
         other => panic!("{line:?}: {other:?}"),
+    }
+}
+
+/// RFC 5464 §5: `SETMETADATA mailbox (entry value)` with a literal8 value of any
+/// octets and an entry name built from the input, and `GETMETADATA (MAXSIZE n DEPTH
+/// d) mailbox entry`, parse back to what was written; a name breaking §3.2's rules
+/// (here: a `*` or `%` in it) is refused.
+fn metadata_round_trip(input: &[u8]) {
+    let byte = |i: usize| input.get(i).copied().unwrap_or(0);
+    let component: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'*' | b'%'))
+        .take(40)
+        .collect();
+    if component.is_empty() {
+        return;
+    }
+    let mut name = b"/private/".to_vec();
+    name.extend_from_slice(&component);
+    let valid = !component.iter().any(|b| matches!(b, b'*' | b'%'));
+    let value: Vec<u8> = input.iter().copied().take(64).collect();
+    let mut line = b"t SETMETADATA INBOX (".to_vec();
+    line.extend_from_slice(&name);
+    line.extend_from_slice(format!(" ~{{{}+}}\r\n", value.len()).as_bytes());
+    line.extend_from_slice(&value);
+    line.extend_from_slice(b")\r\n");
+    match frame_whole(&line).1 {
+        Some(Ok(Command {
+            body: CommandBody::SetMetadata { mailbox, entries },
+            ..
+        })) => {
+            assert!(valid, "{line:?}");
+            assert_eq!(mailbox.as_bytes(), b"INBOX");
+            assert_eq!(entries.len(), 1, "{line:?}");
+            assert_eq!(&entries[0].0[..], &name[..]);
+            assert_eq!(entries[0].1.as_deref(), Some(&value[..]));
+        }
+        other => assert!(!valid, "{line:?}: {other:?}"),
+    }
+    let max = u64::from(byte(0)) * 256 + u64::from(byte(1));
+    let (depth, word) = match byte(2) % 3 {
+        0 => (MetadataDepth::Zero, "0"),
+        1 => (MetadataDepth::One, "1"),
+        _ => (MetadataDepth::Infinity, "infinity"),
+    };
+    let mut line = format!("t GETMETADATA (MAXSIZE {max} DEPTH {word}) \"\" ").into_bytes();
+    line.extend_from_slice(&name);
+    line.extend_from_slice(b"\r\n");
+    match frame_whole(&line).1 {
+        Some(Ok(Command {
+            body: CommandBody::GetMetadata(g),
+            ..
+        })) => {
+            assert!(valid, "{line:?}");
+            assert!(g.mailbox.as_bytes().is_empty());
+            assert_eq!((g.max_size, g.depth), (Some(max), depth));
+            assert_eq!(g.entries.len(), 1, "{line:?}");
+            assert_eq!(&g.entries[0][..], &name[..]);
+        }
+        other => assert!(!valid, "{line:?}: {other:?}"),
     }
 }

@@ -65,6 +65,8 @@ const COMMON: &[&str] = &[
     "OBJECTID",
     "PREVIEW",
     "SAVEDATE",
+    "METADATA",
+    "METADATA-SERVER",
 ];
 
 /// The capability list for `s`.
@@ -229,6 +231,8 @@ mod tests {
                     "REPLACE",
                     "UIDONLY",
                     "SAVEDATE",
+                    "METADATA",
+                    "METADATA-SERVER",
                     "MESSAGELIMIT=500",
                 ],
                 &[

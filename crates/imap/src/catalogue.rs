@@ -136,6 +136,10 @@ pub(crate) const LITERAL_TOO_BIG: &str = "Literal too large";
 pub(crate) const OVER_QUOTA: &str = "Quota exceeded";
 pub(crate) const NO_SETQUOTA: &str = "Quotas are set by the administrator";
 pub(crate) const NO_QUOTA_ROOT: &str = "No such quota root";
+pub(crate) const METADATA_TOO_BIG: &str = "Annotation value too large";
+pub(crate) const METADATA_TOO_MANY: &str = "Too many annotations";
+pub(crate) const METADATA_SERVER_SHARED: &str =
+    "Shared server annotations are set by the administrator";
 pub(crate) const BAD_CHARSET: &str = "Unsupported charset";
 pub(crate) const UNKNOWN_CTE: &str = "Unknown content-transfer-encoding";
 pub(crate) const COMPRESSION_ACTIVE: &str = "Compression is already active";

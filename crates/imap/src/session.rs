@@ -315,6 +315,14 @@ impl Session {
             (S::Authenticated(_) | S::Selected(_), C::SetQuota { .. }) => {
                 cmd::quota::set_quota(&tag)
             }
+            (
+                S::Authenticated(account) | S::Selected(Selected { account, .. }),
+                C::GetMetadata(g),
+            ) => cmd::metadata::get_metadata(self, account, &tag, g).await,
+            (
+                S::Authenticated(account) | S::Selected(Selected { account, .. }),
+                C::SetMetadata { mailbox, entries },
+            ) => cmd::metadata::set_metadata(self, account, &tag, mailbox, entries).await,
             (S::Authenticated(_) | S::Selected(_), C::Compress(mech)) => {
                 cmd::compress::compress(self, &tag, mech).await
             }

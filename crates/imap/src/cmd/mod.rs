@@ -14,6 +14,7 @@ pub(crate) mod fetch;
 pub(crate) mod idle;
 pub(crate) mod list;
 pub(crate) mod mailbox;
+pub(crate) mod metadata;
 pub(crate) mod quota;
 pub(crate) mod replace;
 pub(crate) mod search;

@@ -46,6 +46,9 @@ impl From<&'static str> for Tag {
     }
 }
 
+/// SETMETADATA's entries (RFC 5464 §4.3): names with their values, `None` for NIL.
+pub type MetadataEntries = Vec<(Bytes, Option<Bytes>)>;
+
 /// ID parameters (RFC 2971 §3.1): field names and values (`None` for NIL).
 pub type IdParams = Vec<(Bytes, Option<Bytes>)>;
 
@@ -160,6 +163,15 @@ pub enum CommandBody<H> {
     Thread(Thread),
     /// `REPLACE` / `UID REPLACE` (RFC 8508 §3)
     Replace(Replace<H>),
+    /// `GETMETADATA` (RFC 5464 §4.2)
+    GetMetadata(GetMetadata),
+    /// `SETMETADATA mailbox (entry value ...)` (RFC 5464 §4.3)
+    SetMetadata {
+        /// The mailbox; empty for server annotations.
+        mailbox: Mailbox,
+        /// Entry names (checked, as written) with their values; `None` removes.
+        entries: MetadataEntries,
+    },
 }
 
 impl<H> CommandBody<H> {
@@ -209,6 +221,8 @@ impl<H> CommandBody<H> {
             C::Sort(s) => uid(s.uid, "UID SORT", "SORT"),
             C::Thread(t) => uid(t.uid, "UID THREAD", "THREAD"),
             C::Replace(r) => uid(r.uid, "UID REPLACE", "REPLACE"),
+            C::GetMetadata(_) => "GETMETADATA",
+            C::SetMetadata { .. } => "SETMETADATA",
         }
     }
 }
@@ -580,4 +594,28 @@ pub struct Thread {
     pub charset: Bytes,
     /// The search criteria.
     pub search: SearchKey,
+}
+
+/// How far below each named entry GETMETADATA looks (RFC 5464 §4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetadataDepth {
+    /// `DEPTH 0` (the default): the entry only.
+    Zero,
+    /// `DEPTH 1`: the entry and its children.
+    One,
+    /// `DEPTH infinity`: the entry and everything below it.
+    Infinity,
+}
+
+/// `GETMETADATA [(options)] mailbox entries` (RFC 5464 §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetMetadata {
+    /// The mailbox; empty for server annotations.
+    pub mailbox: Mailbox,
+    /// `MAXSIZE n` (§4.2.1): only values of at most n octets.
+    pub max_size: Option<u64>,
+    /// `DEPTH` (§4.2.2).
+    pub depth: MetadataDepth,
+    /// The entry names asked for (checked, as written).
+    pub entries: Vec<Bytes>,
 }

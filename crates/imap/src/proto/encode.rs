@@ -311,6 +311,21 @@ pub(crate) fn write_data(out: &mut Vec<u8>, d: &Data, opts: EncodeOptions) {
                 write_astring(out, r, opts);
             }
         }
+        Data::Metadata { mailbox, entries } => {
+            // RFC 5464 §5 `value = nstring / literal8`: a value holding NUL goes out
+            // as literal8, unaltered.
+            out.extend_from_slice(b"METADATA ");
+            write_mailbox(out, mailbox, opts);
+            out.push(b' ');
+            write_list(out, entries, |out, (name, value)| {
+                write_astring(out, name, opts);
+                out.push(b' ');
+                match value {
+                    Some(v) if v.contains(&0) => write_literal(out, v, true),
+                    v => write_nstring(out, v.as_deref(), opts),
+                }
+            });
+        }
     }
     out.extend_from_slice(b"\r\n");
 }

@@ -616,6 +616,14 @@ pub enum Data {
         /// Its quota roots.
         roots: Vec<Bytes>,
     },
+    /// `* METADATA mailbox (entry value ...)` (RFC 5464 §4.4.1); the mailbox is empty
+    /// for server annotations, a value `None` is NIL.
+    Metadata {
+        /// The mailbox.
+        mailbox: Mailbox,
+        /// Entry names with their values.
+        entries: Vec<(Bytes, Option<Bytes>)>,
+    },
 }
 
 impl Response {

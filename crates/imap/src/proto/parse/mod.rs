@@ -14,6 +14,7 @@ mod connection;
 mod fetch;
 mod list;
 mod mailbox;
+mod metadata;
 mod quota;
 mod search;
 mod sort;
@@ -120,6 +121,11 @@ fn body<H>(lx: &mut Lexer<'_>, handles: Vec<H>) -> Result<CommandBody<H>> {
         b"SETQUOTA" => {
             let (root, limits) = quota::setquota(lx)?;
             C::SetQuota { root, limits }
+        }
+        b"GETMETADATA" => C::GetMetadata(metadata::getmetadata(lx)?),
+        b"SETMETADATA" => {
+            let (mailbox, entries) = metadata::setmetadata(lx)?;
+            C::SetMetadata { mailbox, entries }
         }
         b"COMPRESS" => C::Compress(connection::compress(lx)?),
         b"CHECK" => C::Check,
