@@ -437,3 +437,55 @@ c.append("INBOX", "()", None, b"From: a@remote.test\r\nSubject: later\r\n\r\nnew
     assert_eq!(inbox[0].1, SEEN | ANSWERED);
     assert!(String::from_utf8_lossy(&inbox[3].3).contains("Subject: later"));
 }
+
+#[test]
+fn a_migration_cut_mid_folder_resumes_without_duplicates() {
+    let dc = Dovecot::start(false);
+    dc.fill(0, 250);
+    let relay = support::remote::CuttingRelay::start(dc.imap, 150_000);
+    let s = TestServer::start(&listen_any("127.0.0.1"));
+    accounts(&s, &["alice"]);
+    let migrate = |port: u16| {
+        s.cli(
+            &[
+                "migrate",
+                "imap",
+                "--account",
+                "alice@example.test",
+                "--from",
+                &format!("imap://127.0.0.1:{port}"),
+                "--tls",
+                "none",
+                "--user",
+                USER,
+                "--password-stdin",
+                "--quiet",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
+    };
+    let cut = migrate(relay.port);
+    assert!(!cut.status.success(), "the cut is an error");
+    let before = listing(&s.data_dir(), "alice@example.test", "INBOX")
+        .1
+        .len();
+    assert!(before < 250, "{before}");
+    relay
+        .armed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = migrate(relay.port);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, inbox) = listing(&s.data_dir(), "alice@example.test", "INBOX");
+    assert_eq!(
+        inbox.len(),
+        250,
+        "everything, once ({before} before the cut)"
+    );
+    let mut uids: Vec<u32> = inbox.iter().map(|m| m.0).collect();
+    uids.dedup();
+    assert_eq!(uids, (1..=250).collect::<Vec<u32>>(), "the source's UIDs");
+}
