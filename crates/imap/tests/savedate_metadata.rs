@@ -272,3 +272,46 @@ async fn metadata_limits_and_server_entries() {
         "* METADATA INBOX (/private/n0 \"v\")"
     );
 }
+
+#[tokio::test]
+async fn quota_res_storage_comes_with_deleted_storage() {
+    // RFC 9208 §5.1: a server advertising QUOTA=RES-STORAGE MUST support the
+    // DELETED-STORAGE status item; §4.1.4: it is what an EXPUNGE would reclaim (the
+    // sum of the RFC822.SIZE of the \Deleted messages is allowed), and DELETED counts
+    // them. QUOTA=RES-MESSAGE is not advertised: accounts have no message limit.
+    let h = Harness::new().await;
+    h.deliver(b"Subject: a\r\n\r\n12345\r\n").await;
+    h.deliver(b"Subject: bb\r\n\r\n1234567890\r\n").await;
+    let mut c = h.login().await;
+    let caps = capabilities(&mut c).await;
+    assert!(caps.contains(" QUOTA=RES-STORAGE"), "{caps}");
+    assert!(!caps.contains("QUOTA=RES-MESSAGE"), "{caps}");
+    let r = c.cmd("a STATUS INBOX (DELETED DELETED-STORAGE)").await;
+    assert_eq!(
+        one(&r, "* STATUS"),
+        "* STATUS INBOX (DELETED 0 DELETED-STORAGE 0)"
+    );
+    ok(&c.cmd("b SELECT INBOX").await, "b");
+    ok(&c.cmd("c STORE 2 +FLAGS.SILENT (\\Deleted)").await, "c");
+    let r = c.cmd("d FETCH 2 RFC822.SIZE").await;
+    let size = one(&r, "* 2 FETCH")
+        .trim_end_matches(')')
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = c
+        .cmd("e STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)")
+        .await;
+    assert_eq!(
+        one(&r, "* STATUS"),
+        format!("* STATUS INBOX (MESSAGES 2 DELETED 1 DELETED-STORAGE {size})")
+    );
+    let r = c
+        .cmd("f LIST \"\" INBOX RETURN (STATUS (DELETED-STORAGE))")
+        .await;
+    assert_eq!(
+        one(&r, "* STATUS"),
+        format!("* STATUS INBOX (DELETED-STORAGE {size})")
+    );
+}

@@ -202,6 +202,9 @@ pub struct MailboxStatus {
     pub deleted: u32,
     /// Sum of message sizes.
     pub size: u64,
+    /// Sum of the sizes of the entries flagged `\Deleted`: what an EXPUNGE gives back
+    /// to the quota (RFC 9208 DELETED-STORAGE).
+    pub deleted_size: u64,
     /// Messages no session has claimed as `\Recent` yet (UID at or above the
     /// mailbox's recent mark).
     pub recent: u32,

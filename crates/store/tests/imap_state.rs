@@ -2,13 +2,15 @@
 //! gets the time it was saved into its mailbox (APPEND, COPY and MOVE give the new
 //! entry a new save date, the source keeps its own; RFC 8514 §3), and annotations of
 //! mailboxes and of the server are set all-or-none under an entry limit, follow a
-//! renamed mailbox and go with a deleted one (RFC 5464 §4.1, §4.3).
+//! renamed mailbox and go with a deleted one (RFC 5464 §4.1, §4.3). STATUS counts what
+//! an EXPUNGE would give back (RFC 9208 §4.1.4 DELETED-STORAGE).
 
 mod common;
 
 use common::Env;
 use pillarbox_store::{
-    AppendMessage, MetadataSet, NewMessage, Role, ServiceFlags, Store, StoreError,
+    AppendMessage, FlagChange, FlagOp, MetadataSet, NewMessage, Role, ServiceFlags, Store,
+    StoreError, flags,
 };
 
 conformance!(
@@ -74,6 +76,27 @@ async fn entries_record_when_they_were_saved(env: Env) {
     }
     let snap = store.mailbox_snapshot(third.id).await.unwrap();
     assert!(snap.entries[0].entry.saved_at.is_some());
+
+    // DELETED-STORAGE: the sizes of the \Deleted entries.
+    assert_eq!(
+        store.mailbox_status(inbox.id).await.unwrap().deleted_size,
+        0
+    );
+    store
+        .store_flags(
+            inbox.id,
+            vec![e.uid],
+            FlagChange {
+                op: FlagOp::Add,
+                flags: flags::DELETED,
+                keywords: vec![],
+                unchanged_since: None,
+            },
+        )
+        .await
+        .unwrap();
+    let st = store.mailbox_status(inbox.id).await.unwrap();
+    assert_eq!((st.deleted, st.deleted_size), (1, e.size));
 }
 
 fn set(name: &str, value: Option<&str>) -> (String, Option<Vec<u8>>) {

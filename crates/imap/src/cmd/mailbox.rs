@@ -285,6 +285,9 @@ pub(crate) fn status_data(
                 StatusItem::UidValidity => Some(u64::from(st.uidvalidity)),
                 StatusItem::Unseen => Some(u64::from(st.unseen)),
                 StatusItem::Deleted => Some(u64::from(st.deleted)),
+                // RFC 9208 §4.1.4: what an EXPUNGE would reclaim, the sum of the
+                // RFC822.SIZE of the \Deleted messages (each entry counts in the quota).
+                StatusItem::DeletedStorage => Some(st.deleted_size),
                 StatusItem::Size => Some(st.size),
                 StatusItem::Recent => Some(u64::from(st.recent)),
                 StatusItem::HighestModSeq => Some(st.highestmodseq),

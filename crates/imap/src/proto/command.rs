@@ -389,6 +389,8 @@ pub enum StatusItem {
     /// `MAILBOXID` (RFC 8474 §4.2); its value is the store's mailbox id, written as
     /// the mailbox's object id.
     MailboxId,
+    /// `DELETED-STORAGE` (RFC 9208 §4.1.4)
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -405,6 +407,7 @@ impl StatusItem {
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
             StatusItem::MailboxId => "MAILBOXID",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 }

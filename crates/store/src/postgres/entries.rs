@@ -113,7 +113,8 @@ pub(crate) fn status(c: &mut Tx<'_>, mailbox: MailboxId) -> Result<MailboxStatus
                 COALESCE(SUM(CASE WHEN e.flags & $2 = 0 THEN 1 ELSE 0 END), 0)::BIGINT, \
                 COALESCE(SUM(CASE WHEN e.flags & $3 != 0 THEN 1 ELSE 0 END), 0)::BIGINT, \
                 COALESCE(SUM(m.size), 0)::BIGINT, \
-                COALESCE(SUM(CASE WHEN e.uid >= $4 THEN 1 ELSE 0 END), 0)::BIGINT \
+                COALESCE(SUM(CASE WHEN e.uid >= $4 THEN 1 ELSE 0 END), 0)::BIGINT, \
+                COALESCE(SUM(CASE WHEN e.flags & $3 != 0 THEN m.size ELSE 0 END), 0)::BIGINT \
          FROM mailbox_entries e JOIN messages m ON m.id = e.message_id WHERE e.mailbox_id = $1",
         &[
             &mailbox.0,
@@ -128,6 +129,7 @@ pub(crate) fn status(c: &mut Tx<'_>, mailbox: MailboxId) -> Result<MailboxStatus
         deleted: r.get::<_, i64>(2) as u32,
         size: r.get::<_, i64>(3).max(0) as u64,
         recent: r.get::<_, i64>(4) as u32,
+        deleted_size: r.get::<_, i64>(5).max(0) as u64,
         uidnext: mb.uidnext,
         uidvalidity: mb.uidvalidity,
         highestmodseq: mb.highestmodseq,

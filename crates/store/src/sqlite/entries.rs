@@ -71,24 +71,35 @@ pub(crate) fn status(c: &Connection, mailbox: MailboxId) -> Result<MailboxStatus
         [mailbox.0],
         |r| r.get(0),
     )?;
-    let (messages, unseen, deleted, size, recent): (i64, i64, i64, i64, i64) = c
+    let (messages, unseen, deleted, size, recent, deleted_size): (i64, i64, i64, i64, i64, i64) = c
         .prepare_cached(
             "SELECT COUNT(*), \
                     COALESCE(SUM(CASE WHEN e.flags & ?2 = 0 THEN 1 ELSE 0 END), 0), \
                     COALESCE(SUM(CASE WHEN e.flags & ?3 != 0 THEN 1 ELSE 0 END), 0), \
                     COALESCE(SUM(m.size), 0), \
-                    COALESCE(SUM(CASE WHEN e.uid >= ?4 THEN 1 ELSE 0 END), 0) \
+                    COALESCE(SUM(CASE WHEN e.uid >= ?4 THEN 1 ELSE 0 END), 0), \
+                    COALESCE(SUM(CASE WHEN e.flags & ?3 != 0 THEN m.size ELSE 0 END), 0) \
              FROM mailbox_entries e JOIN messages m ON m.id = e.message_id WHERE e.mailbox_id = ?1",
         )?
         .query_row(
             params![mailbox.0, flags::SEEN, flags::DELETED, recent_from],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )?;
     Ok(MailboxStatus {
         messages: messages as u32,
         unseen: unseen as u32,
         deleted: deleted as u32,
         size: size as u64,
+        deleted_size: deleted_size.max(0) as u64,
         recent: recent as u32,
         uidnext: mb.uidnext,
         uidvalidity: mb.uidvalidity,

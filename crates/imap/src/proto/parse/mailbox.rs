@@ -177,7 +177,8 @@ pub(super) fn status_items(lx: &mut Lexer<'_>) -> Result<Vec<StatusItem>> {
 
 /// RFC 9051 §9 `status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" /
 /// "DELETED" / "SIZE"`, RFC 3501 `"RECENT"`, RFC 7162 `"HIGHESTMODSEQ"`,
-/// RFC 7889 `"APPENDLIMIT"`, RFC 8474 §7 `status-att =/ "MAILBOXID"`.
+/// RFC 7889 `"APPENDLIMIT"`, RFC 8474 §7 `status-att =/ "MAILBOXID"`, RFC 9208 §7
+/// `status-att =/ "DELETED-STORAGE"`.
 fn status_att(lx: &mut Lexer<'_>) -> Result<StatusItem> {
     let start = lx.pos();
     let name = lx.keyword()?;
@@ -187,6 +188,7 @@ fn status_att(lx: &mut Lexer<'_>) -> Result<StatusItem> {
         b"UIDVALIDITY" => StatusItem::UidValidity,
         b"UNSEEN" => StatusItem::Unseen,
         b"DELETED" => StatusItem::Deleted,
+        b"DELETED-STORAGE" => StatusItem::DeletedStorage,
         b"SIZE" => StatusItem::Size,
         b"RECENT" => StatusItem::Recent,
         b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
