@@ -164,3 +164,50 @@ fn a_backup_under_load_restores_every_acknowledged_message() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// Mounts a tmpfs of `size` at `dir` (the tests run as root, as `scripts/test` does).
+fn tmpfs(dir: &std::path::Path, size: &str, remount: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let opts = if remount {
+        format!("remount,size={size}")
+    } else {
+        format!("size={size}")
+    };
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &opts, "tmpfs"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mount: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_backup_target_that_fills_up_fails_clearly_and_the_next_run_goes_on() {
+    let s = TestServer::start(&listen_any("127.0.0.1"));
+    accounts(&s, &["bob"]);
+    // Forty 100 KiB messages (blob files): about 4 MiB.
+    send(s.addr("smtp").port(), "big", 40, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("small");
+    tmpfs(&target, "1m", false);
+    let out = s.cli(&["backup", target.to_str().unwrap(), "--quiet"], None);
+    let failed = !out.status.success();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Room for more, keeping what is there; the next run copies only the rest.
+    tmpfs(&target, "64m", true);
+    let again = s.cli(&["backup", target.to_str().unwrap(), "--quiet"], None);
+    let _ = Command::new("umount").arg(&target).status();
+    assert!(failed, "a full target is an error");
+    assert!(err.to_lowercase().contains("no space left"), "{err}");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("message files copied"), "{said}");
+}

@@ -193,6 +193,52 @@ c.logout()
         listing(&s.data_dir(), "bob@example.test", "Archive/2024").1,
         archive
     );
+
+    // Dovecot reads our export: the same UIDVALIDITY, UIDs, flags and keywords.
+    let dc2 = Dovecot::start(false);
+    let target = dc2.dir.path().join("mail").join(USER).join("Maildir");
+    let _ = std::fs::remove_dir_all(&target);
+    ok(s.cli(
+        &[
+            "export",
+            "maildir",
+            target.to_str().unwrap(),
+            "--account",
+            "alice@example.test",
+            "--quiet",
+        ],
+        None,
+    ));
+    let seen = python(&format!(
+        r#"
+import imaplib
+c = imaplib.IMAP4("127.0.0.1", {port})
+c.login("{USER}", "{PASSWORD}")
+typ, data = c.status("INBOX", "(UIDVALIDITY)")
+print(data[0].decode())
+c.select("INBOX", readonly=True)
+typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
+for d in data:
+    print(d.decode())
+typ, data = c.list()
+for d in data:
+    print(d.decode())
+c.logout()
+"#,
+        port = dc2.imap
+    ));
+    assert!(seen.contains(&format!("UIDVALIDITY {v}")), "{seen}");
+    for (uid, flags) in [(1, "\\Seen"), (2, "Work"), (4, "$Label1"), (5, "\\Draft")] {
+        let line = seen
+            .lines()
+            .find(|l| l.contains(&format!("UID {uid} ")) || l.contains(&format!("UID {uid})")))
+            .unwrap_or_else(|| panic!("UID {uid}: {seen}"));
+        assert!(line.contains(flags), "UID {uid} has {flags}: {line}");
+    }
+    assert!(
+        seen.contains("Archive.2024") || seen.contains("Archive/2024"),
+        "{seen}"
+    );
 }
 
 #[test]
@@ -303,6 +349,9 @@ fn files_that_are_not_messages_are_reported_and_skipped() {
     std::fs::write(md.join("cur/1.M1.host:2,S"), "Subject: fine\n\nhello\n").unwrap();
     std::fs::write(md.join("cur/2.M2.host:2,"), [0u8, 159, 146, 150, 10]).unwrap();
     std::fs::write(md.join("new/3.M3.host"), "Subject: new\n\nunread\n").unwrap();
+    // A 300 MiB file (sparse: nothing is written), over the import limit.
+    let big = std::fs::File::create(md.join("cur/5.M5.host:2,")).unwrap();
+    big.set_len(300 << 20).unwrap();
     // A folder whose name is not UTF-8.
     use std::os::unix::ffi::OsStrExt;
     let bad = md.join(std::ffi::OsStr::from_bytes(b".Bad\xff"));
@@ -325,10 +374,14 @@ fn files_that_are_not_messages_are_reported_and_skipped() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("2 messages imported") && stdout.contains("2 broken"),
+        stdout.contains("2 messages imported") && stdout.contains("3 broken"),
         "{stdout}"
     );
     assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("5.M5.host") && stderr.contains("over the 256 MiB limit"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("2.M2.host") && stderr.contains("not a message"),
         "{stderr}"
