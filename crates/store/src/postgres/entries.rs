@@ -210,26 +210,31 @@ pub(crate) fn append(
     }
     let mut out = Vec::with_capacity(msgs.len());
     for m in msgs {
-        let id = super::messages::insert(
-            c,
-            &m.message.blob,
-            &m.message.structure,
-            m.message.received_at,
-            1,
-        )?;
-        let date = m.internal_date.unwrap_or(m.message.received_at);
-        let a = super::messages::append_entry(
-            c,
-            mailbox,
-            id,
-            m.message.blob.size,
-            m.flags,
-            &m.keywords,
-            date,
-        )?;
-        out.push((a.uid, a.modseq));
+        out.push(append_one(c, mailbox, m)?);
     }
     Ok(out)
+}
+
+/// Stores one message and appends its entry (next UID, next MODSEQ).
+fn append_one(c: &mut Tx<'_>, mailbox: MailboxId, m: &AppendMessage) -> Result<(u32, u64)> {
+    let id = super::messages::insert(
+        c,
+        &m.message.blob,
+        &m.message.structure,
+        m.message.received_at,
+        1,
+    )?;
+    let date = m.internal_date.unwrap_or(m.message.received_at);
+    let a = super::messages::append_entry(
+        c,
+        mailbox,
+        id,
+        m.message.blob.size,
+        m.flags,
+        &m.keywords,
+        date,
+    )?;
+    Ok((a.uid, a.modseq))
 }
 
 /// See `Store::import_append`.
@@ -247,24 +252,7 @@ pub(crate) fn import_append(
                 &[&mailbox.0, &i64::from(*uid)],
             )?;
         }
-        let id = super::messages::insert(
-            c,
-            &m.message.blob,
-            &m.message.structure,
-            m.message.received_at,
-            1,
-        )?;
-        let date = m.internal_date.unwrap_or(m.message.received_at);
-        let a = super::messages::append_entry(
-            c,
-            mailbox,
-            id,
-            m.message.blob.size,
-            m.flags,
-            &m.keywords,
-            date,
-        )?;
-        out.push(a.uid);
+        out.push(append_one(c, mailbox, m)?.0);
     }
     Ok(out)
 }

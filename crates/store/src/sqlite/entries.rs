@@ -193,26 +193,31 @@ pub(crate) fn append(
     }
     let mut out = Vec::with_capacity(msgs.len());
     for m in msgs {
-        let id = super::messages::insert(
-            c,
-            &m.message.blob,
-            &m.message.structure,
-            m.message.received_at,
-            1,
-        )?;
-        let date = m.internal_date.unwrap_or(m.message.received_at);
-        let a = super::messages::append_entry(
-            c,
-            mailbox,
-            id,
-            m.message.blob.size,
-            m.flags,
-            &m.keywords,
-            date,
-        )?;
-        out.push((a.uid, a.modseq));
+        out.push(append_one(c, mailbox, m)?);
     }
     Ok(out)
+}
+
+/// Stores one message and appends its entry (next UID, next MODSEQ).
+fn append_one(c: &Connection, mailbox: MailboxId, m: &AppendMessage) -> Result<(u32, u64)> {
+    let id = super::messages::insert(
+        c,
+        &m.message.blob,
+        &m.message.structure,
+        m.message.received_at,
+        1,
+    )?;
+    let date = m.internal_date.unwrap_or(m.message.received_at);
+    let a = super::messages::append_entry(
+        c,
+        mailbox,
+        id,
+        m.message.blob.size,
+        m.flags,
+        &m.keywords,
+        date,
+    )?;
+    Ok((a.uid, a.modseq))
 }
 
 /// See `Store::import_append`.
@@ -227,24 +232,7 @@ pub(crate) fn import_append(
             c.prepare_cached("UPDATE mailboxes SET uidnext = MAX(uidnext, ?2) WHERE id = ?1")?
                 .execute(params![mailbox.0, i64::from(*uid)])?;
         }
-        let id = super::messages::insert(
-            c,
-            &m.message.blob,
-            &m.message.structure,
-            m.message.received_at,
-            1,
-        )?;
-        let date = m.internal_date.unwrap_or(m.message.received_at);
-        let a = super::messages::append_entry(
-            c,
-            mailbox,
-            id,
-            m.message.blob.size,
-            m.flags,
-            &m.keywords,
-            date,
-        )?;
-        out.push(a.uid);
+        out.push(append_one(c, mailbox, m)?.0);
     }
     Ok(out)
 }
