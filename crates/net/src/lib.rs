@@ -9,6 +9,7 @@
 //! is supplied by the caller.
 
 pub mod dial;
+pub mod dns;
 pub mod limits;
 pub mod listener;
 pub mod proxy_protocol;

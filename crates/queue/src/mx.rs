@@ -6,10 +6,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
-use hickory_resolver::{Resolver, TokioResolver};
 
 /// One host to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,30 +60,8 @@ impl MxResolver {
             domain: String::new(),
             reason: e.to_string(),
         };
-        let mut opts = ResolverOpts::default();
-        opts.timeout = std::time::Duration::from_secs(5);
-        opts.attempts = 2;
-        let builder = if nameservers.is_empty() {
-            Resolver::builder_tokio().map_err(|e| err(&e))?
-        } else {
-            let servers = nameservers
-                .iter()
-                .map(|sa| {
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = sa.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = sa.port();
-                    let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                    ns.connections = vec![udp, tcp];
-                    ns
-                })
-                .collect();
-            Resolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
-        };
-        let resolver = builder.with_options(opts).build().map_err(|e| err(&e))?;
+        let resolver = pillarbox_net::dns::resolver(nameservers, std::time::Duration::from_secs(5))
+            .map_err(|e| err(&e))?;
         Ok(MxResolver { resolver })
     }
 

@@ -8,12 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mail_auth::hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts,
-};
-use mail_auth::hickory_resolver::net::runtime::TokioRuntimeProvider;
+use mail_auth::hickory_resolver::TokioResolver;
 use mail_auth::hickory_resolver::proto::rr::RData;
-use mail_auth::hickory_resolver::{Resolver, TokioResolver};
 use pillarbox_config::{DnsList, DnsListKind, ScanSection};
 use pillarbox_store::GreylistPolicy;
 
@@ -62,7 +58,10 @@ impl Screen {
         let resolver = if scan.dnsbl.is_empty() {
             None
         } else {
-            Some(build_resolver(resolver, scan.dns_timeout.get())?)
+            Some(
+                pillarbox_net::dns::resolver(resolver, scan.dns_timeout.get())
+                    .map_err(|e| format!("scan: cannot set up the DNS resolver: {e}"))?,
+            )
         };
         let g = &scan.greylist;
         let secs = |d: pillarbox_config::Seconds| d.get().as_secs() as i64;
@@ -244,34 +243,6 @@ pub fn greylist_network(ip: IpAddr) -> String {
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
-}
-
-fn build_resolver(servers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver, String> {
-    let mut opts = ResolverOpts::default();
-    opts.timeout = timeout;
-    opts.attempts = 2;
-    let err = |e: &dyn std::fmt::Display| format!("scan: cannot set up the DNS resolver: {e}");
-    let builder = if servers.is_empty() {
-        Resolver::builder_tokio().map_err(|e| err(&e))?
-    } else {
-        let servers = servers
-            .iter()
-            .map(|sa| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = sa.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = sa.port();
-                let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                ns.connections = vec![udp, tcp];
-                ns
-            })
-            .collect();
-        Resolver::builder_with_config(
-            ResolverConfig::from_name_servers(servers),
-            TokioRuntimeProvider::default(),
-        )
-    };
-    builder.with_options(opts).build().map_err(|e| err(&e))
 }
 
 /// Events per address per minute, counted in fixed one-minute windows.
