@@ -95,7 +95,7 @@ fn dns_block_lists_refuse_listed_clients_and_domains() {
     assert!(out.contains("250 2.0.0"), "not listed: {out}");
     assert_eq!(inbox(&domains, "bob@example.test").len(), 1);
     // Each refusal is in the event log.
-    wait_event(&domains, "smtp.rejected", "dbl.test");
+    support::wait_event(&domains, "smtp.rejected", "dbl.test");
 }
 
 #[test]
@@ -166,24 +166,7 @@ fn a_real_mta_retrying_gets_through_greylisting() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // It was refused at least once first: the sender's queue recorded the deferral.
-    wait_event(&sender, "message.deferred", "4.7.1");
-}
-
-/// Waits until the event log has an event of `kind` containing `needle`.
-fn wait_event(s: &TestServer, kind: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let out = s.cli(&["events", "--type", kind], None);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains(needle) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {kind} event with {needle:?}: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    support::wait_event(&sender, "message.deferred", "4.7.1");
 }
 
 /// Reads one SMTP reply (all its lines).

@@ -43,22 +43,6 @@ fn folder(s: &TestServer, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn wait_event(s: &TestServer, kind: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let out = s.cli(&["events", "--type", kind], None);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains(needle) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {kind} event with {needle:?}: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// The value of header field `name` in `m` (first occurrence, unfolded).
 fn field(m: &str, name: &str) -> Option<String> {
     let head = m.split("\r\n\r\n").next()?;
@@ -97,7 +81,7 @@ fn rspamd_refuses_gtube_and_scores_what_it_delivers() {
 
     let out = send(&s, "buy now", &format!("hello\n{GTUBE}\n"));
     assert!(out.contains("554 5.7.1"), "{out}");
-    wait_event(&s, "scanner.verdict", "refused");
+    support::wait_event(&s, "scanner.verdict", "refused");
 
     let out = send(&s, "hello bob", "An ordinary message.");
     assert!(out.contains("250 2.0.0"), "{out}");
@@ -173,7 +157,7 @@ fn rspamd_down_means_tempfail() {
     r.stop();
     let out = send(&s, "down", "fine");
     assert!(out.contains("451 4.7.1"), "{out}");
-    wait_event(&s, "scanner.failed", "spam filter gave no verdict");
+    support::wait_event(&s, "scanner.failed", "spam filter gave no verdict");
     assert_eq!(folder(&s, "INBOX").len(), 1);
 }
 

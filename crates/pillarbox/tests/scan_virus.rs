@@ -9,7 +9,6 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use support::remote::{Dovecot, Local};
 use support::scanners::{Clamd, EICAR, EICAR_SIGNATURE};
@@ -46,22 +45,6 @@ fn folder(s: &TestServer, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn wait_event(s: &TestServer, kind: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let out = s.cli(&["events", "--type", kind], None);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {kind} event with {needle:?}: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn eicar_is_refused_at_the_mx_and_clean_mail_is_delivered() {
     let clamd = Clamd::shared();
@@ -92,7 +75,7 @@ fn eicar_is_refused_at_the_mx_and_clean_mail_is_delivered() {
         out.contains("554 5.7.1") && out.contains(EICAR_SIGNATURE),
         "{out}"
     );
-    wait_event(&s, "scanner.verdict", EICAR_SIGNATURE);
+    support::wait_event(&s, "scanner.verdict", EICAR_SIGNATURE);
 
     let out = send(&s, "clean", "nothing to see");
     assert!(out.contains("250 2.0.0"), "{out}");
@@ -125,7 +108,7 @@ fn clamd_down_means_tempfail_or_tagged_delivery_as_chosen() {
     clamd.stop();
     let out = send(&tempfail, "while down", "fine");
     assert!(out.contains("451 4.7.1"), "{out}");
-    wait_event(&tempfail, "scanner.failed", "antivirus gave no verdict");
+    support::wait_event(&tempfail, "scanner.failed", "antivirus gave no verdict");
     let out = send(&tagging, "while down", "fine");
     assert!(out.contains("250 2.0.0"), "{out}");
     let inbox = folder(&tagging, "INBOX");
@@ -134,7 +117,7 @@ fn clamd_down_means_tempfail_or_tagged_delivery_as_chosen() {
         "{}",
         inbox[0]
     );
-    wait_event(&tagging, "scanner.failed", "antivirus gave no verdict");
+    support::wait_event(&tagging, "scanner.failed", "antivirus gave no verdict");
     // Back up: scanning again.
     clamd.restart();
     let out = send(&tempfail, "after", "fine");

@@ -318,6 +318,24 @@ pub fn mailbox(data_dir: &Path, address: &str, name: &str) -> Vec<Vec<u8>> {
     })
 }
 
+/// Waits (up to 15 s) until the event log has an event of type `kind` containing
+/// `needle`; the matching listing.
+pub fn wait_event(s: &TestServer, kind: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = s.cli(&["events", "--type", kind], None);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {kind} event with {needle:?}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Adds `example.test` and accounts `name@example.test` with password `pw`.
 pub fn accounts(server: &TestServer, names: &[&str]) {
     ok(server.cli(&["domain", "add", "example.test"], None));
