@@ -224,3 +224,27 @@ c.logout()
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn mail_over_the_quarantine_score_is_held_not_delivered() {
+    let r = Rspamd::shared();
+    // Every message scores above -100: all of it goes to quarantine.
+    let s = TestServer::start(&format!(
+        "{}\n[scan]\nrspamd = \"{}\"\nquarantine_score = -100.0\n",
+        listen_any("127.0.0.1"),
+        r.normal_addr()
+    ));
+    accounts(&s, &["bob"]);
+    let out = send(&s, "held", "An ordinary message.");
+    assert!(out.contains("250 2.0.0"), "{out}");
+    assert!(folder(&s, "INBOX").is_empty());
+    support::wait_event(&s, "message.quarantined", "spam score");
+    let list = ok(s.cli(&["quarantine", "list"], None));
+    assert!(
+        list.contains("bob@example.test") && list.contains("spam score"),
+        "{list}"
+    );
+    let id = list.split_whitespace().next().unwrap().to_string();
+    ok(s.cli(&["quarantine", "release", &id], None));
+    assert_eq!(folder(&s, "INBOX").len(), 1, "released to bob");
+}

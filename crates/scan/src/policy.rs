@@ -418,7 +418,7 @@ impl Scanners {
                 };
                 return out;
             }
-            if self.settings.quarantine_score > 0.0 && score >= self.settings.quarantine_score {
+            if self.settings.quarantine_score != 0.0 && score >= self.settings.quarantine_score {
                 out.fate = Fate::Quarantine {
                     reason: format!("spam score {score:.1}"),
                 };
